@@ -1,0 +1,93 @@
+"""Region pooling and the ME Enhancer (paper §4.2).
+
+Region pooling averages each frame's patch grid (h x w) down to G x G regions (adaptive
+average pooling: 14x14 -> 10x10 for ViT-B/16 at 224; identity for 10x10), projects them to
+the model width D and adds a learned region code and a sine/cosine frame code, so that the
+keys know where and when they are: F_regional (B, T*G*G, D), ordered (frame, row, column).
+
+The enhancer's N learnable query tokens cross-attend to F_regional (keys = values), then
+pass a residual MLP: F_enhanced (B, N, D). Its attention, averaged over heads, is returned as
+(B, N, T, G, G) and sums to 1 over (T, G, G) for every query.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from meldae.model.layers import MLP, CrossAttention, sinusoidal_code
+
+
+class RegionPooling(nn.Module):
+    """Patch grids (B, T, E, h, w) -> F_regional (B, T*G*G, D)."""
+
+    def __init__(self, in_dim: int, dim: int, grid: int, num_frames: int) -> None:
+        super().__init__()
+        self.grid = grid
+        # The frame code for windows up to num_frames long, computed once (not saved).
+        self.register_buffer("time_code", sinusoidal_code(num_frames, dim, torch.device("cpu"), torch.float32),
+                             persistent=False)  # (T_max, D)
+        self.norm = nn.LayerNorm(in_dim)
+        self.proj = nn.Linear(in_dim, dim)
+        self.region_embed = nn.Parameter(torch.zeros(grid * grid, dim))  # (G*G, D)
+        nn.init.trunc_normal_(self.region_embed, std=0.02)
+
+    def forward(self, grid: Tensor) -> Tensor:
+        """Patch grids (B, T, E, h, w) -> F_regional (B, T*G*G, D)."""
+        B, T, E, h, w = grid.shape
+        pooled = F.adaptive_avg_pool2d(grid.reshape(B * T, E, h, w), self.grid)  # (B*T, E, G, G)
+        regions = pooled.flatten(2).transpose(1, 2).reshape(B, T, self.grid**2, E)  # (B, T, G*G, E)
+        regions = self.proj(self.norm(regions))  # (B, T, G*G, D)
+        time_code = self._time_code(T).to(regions.dtype)  # (T, D)
+        regions = regions + self.region_embed.to(regions.dtype) + time_code[:, None, :]  # (B, T, G*G, D)
+        return regions.reshape(B, T * self.grid**2, -1)  # (B, T*G*G, D)
+
+
+    def _time_code(self, T: int) -> Tensor:
+        """The (T, D) frame code; computed on the fly only for windows longer than configured."""
+        if T <= self.time_code.shape[0]:
+            return self.time_code[:T]
+        return sinusoidal_code(T, self.time_code.shape[1], self.time_code.device, torch.float32)
+
+
+class MEEnhancer(nn.Module):
+    """Region pooling + N learnable queries cross-attending to F_regional."""
+
+    def __init__(self, in_dim: int, dim: int, grid: int, num_frames: int, num_queries: int, num_heads: int,
+                 dropout: float = 0.0) -> None:
+        super().__init__()
+        self.grid = grid
+        self.pool = RegionPooling(in_dim, dim, grid, num_frames)
+        self.queries = nn.Parameter(torch.zeros(num_queries, dim))  # (N, D)
+        nn.init.trunc_normal_(self.queries, std=0.02)
+        self.attn = CrossAttention(dim, num_heads, dropout)
+        self.mlp = MLP(dim, 2 * dim, dim, dropout)
+
+    def forward(self, grid: Tensor, need_attention: bool = True) -> tuple[Tensor, Tensor | None]:
+        """Patch grids (B, T, E, h, w) -> F_enhanced (B, N, D), attention (B, N, T, G, G) or None.
+
+        ``need_attention=False`` takes the SDPA fast path and returns no attention map.
+        """
+        B, T = grid.shape[:2]
+        f_regional = self.pool(grid)  # (B, T*G*G, D)
+        tokens = self.queries.to(f_regional.dtype).expand(B, -1, -1)  # (B, N, D)
+        attended, weights = self.attn(tokens, f_regional, need_weights=need_attention)  # (B, N, D), (B, N, T*G*G)
+        tokens = tokens + attended  # (B, N, D)
+        f_enhanced = tokens + self.mlp(tokens)  # (B, N, D)
+        attention = None
+        if weights is not None:
+            attention = weights.reshape(B, -1, T, self.grid, self.grid)  # (B, N, T, G, G)
+        return f_enhanced, attention
+
+
+class NoEnhancer(nn.Module):
+    """MELDAE* ablation: no regional branch; yields an empty token set and no attention."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, grid: Tensor, need_attention: bool = True) -> tuple[Tensor, None]:
+        """Patch grids (B, T, E, h, w) -> empty F_enhanced (B, 0, D), None."""
+        return grid.new_zeros(grid.shape[0], 0, self.dim), None  # (B, 0, D)
