@@ -1,0 +1,61 @@
+"""The settings and results of the face pipeline (plain frozen dataclasses)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+# Bump when a change to the code changes the crops: old cache entries are then never read.
+CODE_VERSION = 1
+
+DETECTORS = ("auto", "dlib", "haar")
+
+
+@dataclass(frozen=True)
+class FaceSettings:
+    """How faces are detected, tracked, stabilised and cropped (all part of the cache key)."""
+
+    crop_size: int = 224            # side of the square RGB crops, pixels
+    detector: str = "auto"          # "auto" (dlib HOG when importable, else Haar) | "dlib" | "haar"
+    detect_max_width: int = 640     # frames are downscaled to at most this width to detect
+    upsample: int = 0               # dlib: image pyramid upsamplings (1 finds faces >= 40 px)
+    margin: float = 0.25            # context around the face box, per side, in face sizes
+    smooth_radius: int = 8          # frames each side in the box smoother (0: no smoothing)
+    min_iou: float = 0.3            # a detection continues the track when IoU >= this
+    reacquire_after: int = 24       # frames without the face before any face may start a track
+
+    def __post_init__(self) -> None:
+        if self.detector not in DETECTORS:
+            raise ValueError(f"detector must be one of {DETECTORS}, not {self.detector!r}")
+        if self.crop_size < 8 or self.detect_max_width < 64:
+            raise ValueError("crop_size must be >= 8 and detect_max_width >= 64")
+        if self.margin < 0 or self.smooth_radius < 0 or self.upsample < 0:
+            raise ValueError("margin, smooth_radius and upsample must be >= 0")
+        if not 0 < self.min_iou <= 1 or self.reacquire_after < 1:
+            raise ValueError("min_iou must be in (0, 1] and reacquire_after >= 1")
+
+
+@dataclass(frozen=True)
+class FaceFrame:
+    """One frame's result.
+
+    ``box`` is the square region of the source frame the crop shows (after stabilisation,
+    margin included), ``x0, y0, x1, y1`` in source pixels; None when no face was found.
+    """
+
+    frame_idx: int
+    crop: np.ndarray                                   # (S, S, 3) uint8 RGB; zeros when no face
+    face_found: bool
+    box: tuple[float, float, float, float] | None
+
+
+@dataclass(frozen=True)
+class FaceCrops:
+    """A whole video's crops, memory-mapped from the cache."""
+
+    crops: np.ndarray          # (N, S, S, 3) uint8, a read-only memmap
+    face_found: np.ndarray     # (N,) bool
+    boxes: np.ndarray          # (N, 4) float32 crop regions, NaN where no face
+    fps: Fraction
