@@ -15,6 +15,8 @@ import sys
 COMMAND_MODULES = (
     "meldae.cli.data_cmds",      # synth
     "meldae.cli.dataset_cmds",   # convert, stats
+    "meldae.cli.train_cmds",     # train, evaluate, experiment, baseline, train-demo
+    "meldae.cli.infer_cmds",     # infer
 )
 
 log = logging.getLogger("meldae")

@@ -1,0 +1,441 @@
+"""Segment editing: selection, mouse and key edits, review and labels, as undoable commands.
+
+``SegmentEditor`` turns intents (a timeline drag, a key press) into ``app.commands`` pushed
+on a ``QUndoStack``; it never changes the document directly (the clip's review progress,
+project state, aside).
+
+Behaviour worth knowing:
+
+- Selection is an index into ``document.segments`` (``-1``: none) that follows its segment
+  through insertions, removals and re-sorting; ``selection_changed`` fires whenever the
+  index changes, also when only its number shifted.
+- Drags: ``on_segment_edit_requested`` may be called many times per drag; all calls up to
+  the one with ``finished=True`` merge into one undo step. During a drag the index the view
+  sent first keeps meaning the dragged segment even after it was re-sorted.
+- Editing a predicted, unreviewed segment (drag, I/O, nudge) accepts it: the annotator's
+  correction confirms it.
+- I / O: with a segment selected they move its onset / offset to the playhead (refused, with a
+  status message, when that would put the onset after the offset). With nothing selected, I
+  starts a pending onset and O closes it into a new manual segment, which becomes selected
+  (so ``[``/``]`` can fix it at once); Esc clears selection and pending onset.
+- Nudges: ``[`` / ``]`` move the *active edge* (the edge last set by I, O or a one-edge drag;
+  the onset at first) by -1 / +1 frame; with Shift they move the other edge. Consecutive
+  nudges of the same edge of the same segment merge into one undo step.
+- Accept / reject (A / R) act on the selected segment, else on the one under the playhead.
+  ``accept_above`` / ``reject_below`` only touch predicted segments still unreviewed.
+- ``set_predictions`` replaces the predicted, unreviewed segments by a model's new ones and
+  keeps manual and reviewed segments; a new prediction that overlaps a kept segment with
+  IoU >= 0.5 is dropped as a duplicate. It is undoable, but consecutive calls (a streaming
+  model run, or re-running the model) merge into a single undo step, so the stack is never
+  flooded.
+- The clip's review progress goes from unreviewed to in progress on the first edit;
+  ``set_clip_done`` marks it done (or back to in progress).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Callable, Sequence
+
+from PySide6.QtCore import QObject, QStringListModel, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QUndoStack
+from PySide6.QtWidgets import QCompleter, QWidget
+
+from app.commands import (
+    AddSegmentCommand,
+    BulkReviewCommand,
+    EditSegmentCommand,
+    RemoveSegmentCommand,
+    ReplacePredictionsCommand,
+    SetLabelCommand,
+    SetReviewCommand,
+)
+from app.document import AnnotationDocument, ClipReview, segment_key
+from meldae.annotations import ReviewState, Segment, Source
+
+ONSET, OFFSET = "onset", "offset"
+DUPLICATE_IOU = 0.5
+
+
+def segment_iou(a: Segment, b: Segment) -> float:
+    """Inclusive-frame IoU of two segments."""
+    inter = min(a.offset, b.offset) - max(a.onset, b.onset) + 1
+    if inter <= 0:
+        return 0.0
+    return inter / (a.n_frames + b.n_frames - inter)
+
+
+class SegmentEditor(QObject):
+    """Edits of one ``AnnotationDocument`` through a ``QUndoStack``.
+
+    Args:
+        document: the document edited.
+        undo_stack: where every edit is pushed.
+        parent: Qt parent.
+    """
+
+    selection_changed = Signal(int)
+    seek_requested = Signal(int)
+    status_message = Signal(str)
+    pending_onset_changed = Signal(int)  # -1: none
+
+    def __init__(
+        self, document: AnnotationDocument, undo_stack: QUndoStack, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.undo_stack = undo_stack
+        self._selected = -1
+        self._pending_onset: int | None = None
+        self._active_edge = ONSET
+        self._drag_tokens = itertools.count(1)
+        self._drag: list[int] | None = None  # [token, first index sent, current index]
+        self.label_model = QStringListModel(self)
+        self.actions: dict[str, QAction] = {}
+        document.segment_added.connect(self._on_document_segment_added)
+        document.segment_removed.connect(self._on_document_segment_removed)
+        document.segment_moved.connect(self._on_document_segment_moved)
+        document.reset.connect(self._on_document_reset)
+        undo_stack.indexChanged.connect(self._on_undo_stack_index_changed)
+        self._refresh_labels()
+
+    # --------------------------------------------------------------- properties
+    @property
+    def selected(self) -> int:
+        """Index of the selected segment, ``-1`` when none."""
+        return self._selected
+
+    @property
+    def pending_onset(self) -> int | None:
+        """The onset set by I while nothing was selected, waiting for O."""
+        return self._pending_onset
+
+    @property
+    def active_edge(self) -> str:
+        """``"onset"`` or ``"offset"``: the edge ``[`` and ``]`` move."""
+        return self._active_edge
+
+    def completer(self, parent: QObject | None = None) -> QCompleter:
+        """A completer over the labels used so far (updated as labels are set)."""
+        completer = QCompleter(self.label_model, parent)
+        completer.setCaseSensitivity(Qt.CaseInsensitive)
+        return completer
+
+    # --------------------------------------------------------------- selection
+    @Slot(int)
+    def select(self, index: int) -> None:
+        """Select segment ``index`` (``-1``: clear); also drops a pending onset."""
+        if index != -1 and not 0 <= index < len(self.document):
+            raise IndexError(f"no segment at index {index}")
+        self._set_pending(None)
+        self._set_selected(index)
+
+    def clear(self) -> None:
+        """Clear the selection and any pending onset (Esc)."""
+        self.select(-1)
+
+    @Slot(int)
+    def go_next(self, frame: int) -> int | None:
+        """Select the first segment starting after ``frame`` and request a seek to it."""
+        return self._go(self.document.next_segment(frame), f"No segment after frame {frame}")
+
+    @Slot(int)
+    def go_previous(self, frame: int) -> int | None:
+        """Select the last segment starting before ``frame`` and request a seek to it."""
+        return self._go(self.document.previous_segment(frame), f"No segment before frame {frame}")
+
+    def _go(self, index: int | None, message: str) -> int | None:
+        if index is None:
+            self.status_message.emit(message)
+            return None
+        self.select(index)
+        self.seek_requested.emit(self.document.segments[index].onset)
+        return index
+
+    # ------------------------------------------------------------- mouse edits
+    @Slot(int, int, int, bool)
+    def on_segment_edit_requested(self, index: int, onset: int, offset: int, finished: bool) -> None:
+        """Move or resize segment ``index`` (one drag, ended by ``finished``, is one step)."""
+        if self._drag is None:
+            self._drag = [next(self._drag_tokens), index, index]
+        elif index == self._drag[1]:
+            index = self._drag[2]
+        token = self._drag[0]
+        if finished:
+            self._drag = None
+        if not 0 <= index < len(self.document):
+            self.status_message.emit(f"No segment {index} to edit")
+            return
+        old = self.document.segments[index]
+        onset, offset = self.document.clamp(onset, offset)
+        if (onset != old.onset) != (offset != old.offset):
+            self._active_edge = ONSET if onset != old.onset else OFFSET
+        text = "Move segment" if old.n_frames == offset - onset + 1 else "Resize segment"
+        new_index = self._edit(index, onset, offset, ("drag", token), text)
+        if self._drag is not None:
+            self._drag[2] = new_index
+
+    @Slot(int, int)
+    def on_segment_create_requested(self, onset: int, offset: int) -> int:
+        """Add a manual segment and select it; returns its index."""
+        onset, offset = self.document.clamp(onset, offset)
+        command = AddSegmentCommand(self.document, Segment(onset, offset, source=Source.MANUAL))
+        self.undo_stack.push(command)
+        self.select(command.index)
+        self.status_message.emit(f"Added segment {onset}–{offset}")
+        return command.index
+
+    # --------------------------------------------------------------- key edits
+    @Slot(int)
+    def set_onset(self, frame: int) -> None:
+        """I: move the selected segment's onset here, or start a pending onset."""
+        frame = self.document.clamp(frame, frame)[0]
+        if self._selected < 0:
+            self._set_pending(frame)
+            self.status_message.emit(f"Onset at frame {frame}: press O at the offset")
+            return
+        seg = self.document.segments[self._selected]
+        if frame > seg.offset:
+            self.status_message.emit(
+                f"Onset {frame} would be after the offset {seg.offset}: move the offset first")
+            return
+        self._active_edge = ONSET
+        self._edit(self._selected, frame, seg.offset, None, "Set onset")
+
+    @Slot(int)
+    def set_offset(self, frame: int) -> None:
+        """O: move the selected segment's offset here, or close the pending onset."""
+        frame = self.document.clamp(frame, frame)[0]
+        if self._selected >= 0:
+            seg = self.document.segments[self._selected]
+            if frame < seg.onset:
+                self.status_message.emit(
+                    f"Offset {frame} would be before the onset {seg.onset}: move the onset first")
+                return
+            self._active_edge = OFFSET
+            self._edit(self._selected, seg.onset, frame, None, "Set offset")
+        elif self._pending_onset is not None:
+            onset = self._pending_onset
+            self._set_pending(None)
+            self._active_edge = OFFSET
+            self.on_segment_create_requested(onset, frame)
+        else:
+            self.status_message.emit("Press I at the onset first, or select a segment")
+
+    def nudge(self, delta: int, edge: str = "active") -> bool:
+        """Move an edge of the selected segment by ``delta`` frames.
+
+        Args:
+            delta: frames to move (negative: earlier).
+            edge: ``"active"``, ``"other"``, ``"onset"`` or ``"offset"``.
+
+        Returns:
+            Whether the segment changed.
+        """
+        if self._selected < 0:
+            self.status_message.emit("Select a segment to nudge")
+            return False
+        other = OFFSET if self._active_edge == ONSET else ONSET
+        edge = {"active": self._active_edge, "other": other}.get(edge, edge)
+        if edge not in (ONSET, OFFSET):
+            raise ValueError(f"edge must be active, other, onset or offset, got {edge!r}")
+        seg = self.document.segments[self._selected]
+        last = self.document.n_frames - 1 if self.document.n_frames > 0 else None
+        if edge == ONSET:
+            onset, offset = min(max(seg.onset + delta, 0), seg.offset), seg.offset
+        else:
+            hi = seg.offset + delta if last is None else min(seg.offset + delta, last)
+            onset, offset = seg.onset, max(hi, seg.onset)
+        if (onset, offset) == (seg.onset, seg.offset):
+            self.status_message.emit(f"The {edge} cannot move further")
+            return False
+        self._edit(self._selected, onset, offset, ("nudge", edge), f"Nudge {edge}")
+        return True
+
+    @Slot()
+    def delete_selected(self) -> bool:
+        """Delete the selected segment; returns whether one was deleted."""
+        if self._selected < 0:
+            self.status_message.emit("Select a segment to delete")
+            return False
+        self.undo_stack.push(RemoveSegmentCommand(self.document, self._selected))
+        return True
+
+    # ---------------------------------------------------------- review, labels
+    def accept(self, index: int | None = None) -> bool:
+        """Accept segment ``index`` (default: the selected one)."""
+        return self._review(index, ReviewState.ACCEPTED)
+
+    def reject(self, index: int | None = None) -> bool:
+        """Reject segment ``index`` (default: the selected one); it stays, greyed out."""
+        return self._review(index, ReviewState.REJECTED)
+
+    def _review(self, index: int | None, review: ReviewState) -> bool:
+        index = self._selected if index is None else index
+        if not 0 <= index < len(self.document):
+            verb = "accept" if review == ReviewState.ACCEPTED else "reject"
+            self.status_message.emit(f"Select a segment to {verb}")
+            return False
+        if self.document.segments[index].review == review:
+            self.status_message.emit(f"The segment is already {review.value}")
+            return False
+        self.undo_stack.push(SetReviewCommand(self.document, index, review))
+        return True
+
+    def accept_above(self, threshold: float) -> int:
+        """Accept every unreviewed prediction scoring >= ``threshold``; returns how many."""
+        picked = self._unreviewed_predictions(lambda score: score >= threshold)
+        return self._bulk(picked, ReviewState.ACCEPTED, f"Accept predictions ≥ {threshold:g}")
+
+    def reject_below(self, threshold: float) -> int:
+        """Reject every unreviewed prediction scoring < ``threshold``; returns how many."""
+        picked = self._unreviewed_predictions(lambda score: score < threshold)
+        return self._bulk(picked, ReviewState.REJECTED, f"Reject predictions < {threshold:g}")
+
+    def _unreviewed_predictions(self, keep) -> list[int]:
+        return [
+            i for i, s in enumerate(self.document.segments)
+            if s.source == Source.PREDICTED and s.review == ReviewState.UNREVIEWED
+            and s.score is not None and keep(s.score)
+        ]
+
+    def _bulk(self, indices: list[int], review: ReviewState, text: str) -> int:
+        if indices:
+            self.undo_stack.push(BulkReviewCommand(self.document, indices, review, text=text))
+        self.status_message.emit(f"{text}: {len(indices)} segment(s)")
+        return len(indices)
+
+    def set_label(self, index: int, label: str) -> bool:
+        """Set segment ``index``'s label (stripped); returns whether it changed."""
+        label = label.strip()
+        if self.document.segments[index].label == label:
+            return False
+        self.undo_stack.push(SetLabelCommand(self.document, index, label))
+        return True
+
+    # -------------------------------------------------------------- predictions
+    def set_predictions(self, segments: Sequence[Segment]) -> int:
+        """Replace the unreviewed predicted segments by ``segments``; returns how many were kept.
+
+        Manual and reviewed segments stay; new ones overlapping a kept segment with
+        IoU >= 0.5 are dropped. Consecutive calls merge into one undo step.
+        """
+        kept = [s for s in self.document.segments
+                if not (s.source == Source.PREDICTED and s.review == ReviewState.UNREVIEWED)]
+        fresh = []
+        for seg in segments:
+            onset, offset = self.document.clamp(seg.onset, seg.offset)
+            if self.document.n_frames > 0 and seg.onset >= self.document.n_frames:
+                continue
+            apex = seg.apex if seg.apex is not None and onset <= seg.apex <= offset else None
+            new = dataclasses.replace(seg, onset=onset, offset=offset, apex=apex,
+                                      source=Source.PREDICTED, review=ReviewState.UNREVIEWED)
+            if all(segment_iou(new, k) < DUPLICATE_IOU for k in kept):
+                fresh.append(new)
+        if sorted(kept + fresh, key=segment_key) == list(self.document.segments):
+            return len(fresh)
+        selected = self.document.segments[self._selected] if self._selected >= 0 else None
+        self.undo_stack.push(ReplacePredictionsCommand(self.document, kept + fresh))
+        if selected is not None and selected in self.document.segments:
+            self._set_selected(self.document.index_of(selected))
+        return len(fresh)
+
+    # ------------------------------------------------------------------ actions
+    def install_actions(
+        self,
+        window: QWidget,
+        playhead: Callable[[], int],
+        threshold: Callable[[], float] | None = None,
+    ) -> list[QAction]:
+        """Add the editing actions and their shortcuts to ``window`` (see ``app.editing_actions``).
+
+        Args:
+            window: the main window; shortcuts use ``Qt.WindowShortcut``.
+            playhead: returns the current frame (for I, O, A, R, Alt+Left/Right).
+            threshold: returns the score threshold; adds the bulk accept/reject actions.
+
+        Returns:
+            The actions, in menu order (``self.actions`` maps names to them).
+        """
+        from app.editing_actions import EditingActions
+
+        self._actions = EditingActions(self, window, playhead, threshold)
+        self.actions = self._actions.actions
+        return list(self.actions.values())
+
+    # ------------------------------------------------------------- clip review
+    def set_clip_done(self, done: bool = True) -> None:
+        """Mark the clip's review done (or back in progress)."""
+        self.document.set_clip_review(ClipReview.DONE if done else ClipReview.IN_PROGRESS)
+
+    # ----------------------------------------------------------------- helpers
+    def _edit(self, index: int, onset: int, offset: int, merge_key, text: str) -> int:
+        old = self.document.segments[index]
+        changes: dict[str, object] = {"onset": onset, "offset": offset}
+        if old.apex is not None and not onset <= old.apex <= offset:
+            changes["apex"] = None
+        if old.source == Source.PREDICTED and old.review == ReviewState.UNREVIEWED:
+            changes["review"] = ReviewState.ACCEPTED
+        new = dataclasses.replace(old, **changes)
+        if new == old:
+            return index
+        command = EditSegmentCommand(self.document, index, new, merge_key=merge_key, text=text)
+        self.undo_stack.push(command)
+        self._set_selected(command.new_index)
+        return command.new_index
+
+    def _set_selected(self, index: int) -> None:
+        if index != self._selected:
+            self._selected = index
+            self.selection_changed.emit(index)
+
+    def _set_pending(self, frame: int | None) -> None:
+        if frame != self._pending_onset:
+            self._pending_onset = frame
+            self.pending_onset_changed.emit(-1 if frame is None else frame)
+
+    def _refresh_labels(self) -> None:
+        # "Previous labels": everything used since the editor was made, also on other clips.
+        labels = sorted(set(self.label_model.stringList()) | set(self.document.labels()))
+        if labels != self.label_model.stringList():
+            self.label_model.setStringList(labels)
+
+    @Slot(int)
+    def _on_document_segment_added(self, index: int) -> None:
+        if not self.document.moving and 0 <= index <= self._selected:
+            self._set_selected(self._selected + 1)
+
+    @Slot(int)
+    def _on_document_segment_removed(self, index: int) -> None:
+        if self.document.moving:
+            return
+        if index == self._selected:
+            self._set_selected(-1)
+        elif 0 <= index < self._selected:
+            self._set_selected(self._selected - 1)
+
+    @Slot(int, int)
+    def _on_document_segment_moved(self, old: int, new: int) -> None:
+        sel = self._selected
+        if sel < 0:
+            return
+        if sel == old:
+            self._set_selected(new)
+        elif old < sel <= new:
+            self._set_selected(sel - 1)
+        elif new <= sel < old:
+            self._set_selected(sel + 1)
+
+    @Slot()
+    def _on_document_reset(self) -> None:
+        self._drag = None
+        self._set_selected(-1)
+        self._refresh_labels()
+
+    @Slot(int)
+    def _on_undo_stack_index_changed(self, _index: int) -> None:
+        self._refresh_labels()
+        if self.document.is_modified and self.document.clip_review == ClipReview.UNREVIEWED:
+            self.document.set_clip_review(ClipReview.IN_PROGRESS)
+

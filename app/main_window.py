@@ -1,0 +1,242 @@
+"""The main window: clip list, player, attention panel, timeline; tabs for other tools.
+
+The window wires views to the models: the player owns the playhead, the
+:class:`app.document.AnnotationDocument` owns the annotations (edited only through the
+:class:`app.editing.SegmentEditor`), the :class:`ScoreController` owns the model's scores.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoStack
+from PySide6.QtWidgets import (
+    QAbstractSpinBox, QComboBox, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton,
+    QSplitter, QTabWidget, QWidget,
+)
+
+from app.attention_panel import AttentionPanel
+from app.clip_list import ClipListWidget
+from app.document import AnnotationDocument
+from app.editing import SegmentEditor
+from app.inference_worker import ScoreController
+from app.player import PlayerWidget
+from app.review import ReviewController
+from app.timeline import TimelineWidget
+from app.workers import running_workers
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "MELDAE Studio"
+_PASS_THROUGH_KEYS = {Qt.Key.Key_Space, Qt.Key.Key_Left, Qt.Key.Key_Right}
+
+
+class _ShortcutGuard(QObject):
+    """Lets Space and the arrow keys reach the window's shortcuts from spin boxes and combos.
+
+    Those widgets claim the keys (``ShortcutOverride``); annotators expect Space to play and
+    the arrows to step wherever the focus is, so the claim is refused for them.
+    """
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt)
+        if (event.type() == QEvent.Type.ShortcutOverride
+                and isinstance(watched, (QAbstractSpinBox, QComboBox))
+                and event.key() in _PASS_THROUGH_KEYS):
+            event.ignore()
+            return True
+        return False
+
+
+class MainWindow(QMainWindow):
+    """The review application's window.
+
+    Args:
+        checkpoint: the model checkpoint; None uses the bundled demo model.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+
+    Signals:
+        scores_ready(): the open clip's scores are complete and drawn.
+        clip_opened(str): a clip's video opened (its name).
+    """
+
+    scores_ready = Signal()
+    clip_opened = Signal(str)
+
+    def __init__(self, checkpoint: Path | None = None, device: str = "auto",
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(APP_NAME)
+        self.resize(QSize(1400, 900))
+        self.undo_stack = QUndoStack(self)
+        self.document = AnnotationDocument(parent=self)
+        self.editor = SegmentEditor(self.document, self.undo_stack, self)
+        self.scores = ScoreController(checkpoint, device, parent=self)
+        self._shut_down = False
+        self._build_widgets()
+        self._build_status_bar()
+        self.review = ReviewController(self)
+        self._build_menus()
+        self._build_training_tab()
+        self._guard = _ShortcutGuard(self)
+        from PySide6.QtWidgets import QApplication
+        QApplication.instance().installEventFilter(self._guard)
+
+    # ------------------------------------------------------------------ building
+    def _build_widgets(self) -> None:
+        self.clip_list = ClipListWidget(self)
+        self.player = PlayerWidget(self)
+        self.attention = AttentionPanel(self)
+        self.timeline = TimelineWidget(self)
+        self.timeline.set_document(self.document)
+        self.top_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.top_splitter.addWidget(self.player)
+        self.top_splitter.addWidget(self.attention)
+        self.top_splitter.setStretchFactor(0, 3)
+        self.top_splitter.setStretchFactor(1, 1)
+        self.centre_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.centre_splitter.addWidget(self.top_splitter)
+        self.centre_splitter.addWidget(self.timeline)
+        self.centre_splitter.setStretchFactor(0, 3)
+        self.centre_splitter.setStretchFactor(1, 2)
+        self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.main_splitter.addWidget(self.clip_list)
+        self.main_splitter.addWidget(self.centre_splitter)
+        self.main_splitter.setStretchFactor(0, 0)
+        self.main_splitter.setStretchFactor(1, 1)
+        self.main_splitter.setCollapsible(1, False)
+        self.clip_list.setMinimumWidth(180)
+        self.main_splitter.setSizes([280, 1120])
+        self.top_splitter.setSizes([740, 380])
+        self.centre_splitter.setSizes([520, 320])
+        self.tabs = QTabWidget(self)
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.main_splitter, "Review")
+        self.setCentralWidget(self.tabs)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.clip_label = QLabel("", self)
+        self.progress_bar = QProgressBar(self)
+        self.progress_bar.setMaximumWidth(240)
+        self.progress_bar.setFormat("scores %p%")
+        self.progress_bar.setVisible(False)
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setToolTip("Stop scoring this clip (the scores so far stay)")
+        self.cancel_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.scores.cancel)
+        bar.addPermanentWidget(self.clip_label)
+        bar.addPermanentWidget(self.progress_bar)
+        bar.addPermanentWidget(self.cancel_button)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        open_video = QAction("Open video…", self, shortcut=QKeySequence.StandardKey.Open,
+                             triggered=self.review.ask_open_video)
+        open_folder = QAction("Open clip folder…", self, shortcut=QKeySequence("Ctrl+Shift+O"),
+                              triggered=self.review.ask_open_folder)
+        next_clip = QAction("Next clip", self, shortcut=QKeySequence("Ctrl+PgDown"),
+                            triggered=lambda: self.review.open_neighbour(1))
+        prev_clip = QAction("Previous clip", self, shortcut=QKeySequence("Ctrl+PgUp"),
+                            triggered=lambda: self.review.open_neighbour(-1))
+        quit_action = QAction("Quit", self, shortcut=QKeySequence.StandardKey.Quit,
+                              triggered=self.close)
+        for action in (open_video, open_folder, next_clip, prev_clip):
+            file_menu.addAction(action)
+            self.addAction(action)
+        for action in self.review.files.actions():
+            file_menu.addAction(action)
+            self.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(quit_action)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        for action in self.editor.install_actions(self, lambda: self.player.current_frame,
+                                                   lambda: self.timeline.threshold):
+            edit_menu.addAction(action)
+        play_menu = self.menuBar().addMenu("&Playback")
+        for action in self.player.playback_actions():
+            play_menu.addAction(action)
+            self.addAction(action)
+        model_menu = self.menuBar().addMenu("&Model")
+        cancel = QAction("Cancel scoring", self, triggered=self.scores.cancel)
+        cancel.setStatusTip("Stop the model on this clip (the scores so far stay)")
+        model_menu.addAction(cancel)
+
+    def _build_training_tab(self) -> None:
+        from app.training_tab import TrainingTab
+
+        self.training = TrainingTab(project_getter=lambda: self.review.project, parent=self)
+        self.training.use_checkpoint_requested.connect(self.use_checkpoint)
+        self.add_tab(self.training, "Training")
+
+    # ------------------------------------------------------------------ public API
+    def use_checkpoint(self, checkpoint: str | Path) -> None:
+        """Make ``checkpoint`` the active model and re-score the open clip with it.
+
+        Other clips are scored with it when they open (the score cache is keyed by the
+        checkpoint's content, so no stale scores are shown).
+        """
+        from app import inference_worker
+
+        checkpoint = Path(checkpoint)
+        self.scores.cancel()
+        with inference_worker._MODEL_LOCK:   # a run may have rewritten best.safetensors in place
+            inference_worker._MODEL_CACHE.clear()
+        self.scores.checkpoint = checkpoint
+        clip = self.review.clip
+        if clip is not None and self.review.session is not None and self.player.frame_count > 0:
+            self.scores.start(clip.video_path, self.player.frame_count, self.player.fps)
+        self.show_status(f"Model: {checkpoint}", 8000)
+
+    def add_tab(self, widget: QWidget, title: str) -> int:
+        """Add a tab (e.g. the training tab) after the Review tab; returns its index."""
+        return self.tabs.addTab(widget, title)
+
+    def open_path(self, path: str | Path) -> None:
+        """Open a video file or a clip folder."""
+        self.review.open_path(Path(path))
+
+    def show_status(self, text: str, timeout_ms: int = 0) -> None:
+        """A message in the status bar."""
+        self.statusBar().showMessage(text, timeout_ms)
+
+    def _show_error(self, title: str, text: str) -> None:
+        """Tell the user about an error (non-modal: the app keeps working; tests patch it)."""
+        log.error("%s: %s", title, text)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok,
+                          self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self._last_error_box = box
+
+    # ------------------------------------------------------------------ shutdown
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        if not self._shut_down and not self.review.confirm_close():
+            event.ignore()
+            return
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop every worker: cancel first, then wait (the only place the GUI waits).
+
+        Unsaved edits are not asked about here: the session writes its autosave, which is
+        offered for recovery next time (``closeEvent`` asks before calling this).
+        """
+        if self._shut_down:
+            return
+        self._shut_down = True
+        from PySide6.QtWidgets import QApplication
+        QApplication.instance().removeEventFilter(self._guard)
+        self.training.shutdown()
+        self.review.shutdown()
+        self.scores.shutdown()
+        self.player.shutdown()
+        # Empty the stack while the editor's actions are alive: QUndoStack's destructor
+        # would otherwise emit into half-destroyed listeners.
+        self.undo_stack.clear()
+        self.undo_stack.blockSignals(True)
+        for worker in running_workers():
+            worker.shutdown()

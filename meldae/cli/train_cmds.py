@@ -1,0 +1,242 @@
+"""``meldae train``, ``evaluate``, ``experiment``, ``baseline`` and ``train-demo``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+PRESET_CHOICES = ("paper", "lite", "tiny")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the training, evaluation, experiment and baseline subcommands."""
+    _add_train(subparsers)
+    _add_evaluate(subparsers)
+    _add_experiment(subparsers)
+    _add_baseline(subparsers)
+    _add_train_demo(subparsers)
+
+
+def _add_common_train_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", choices=PRESET_CHOICES, default=None,
+                   help="model and training preset (default: lite; on --resume: the run's)")
+    p.add_argument("--config", type=Path, default=None,
+                   help='JSON file {"model": {...}, "train": {...}} overriding the preset')
+    p.add_argument("--epochs", type=int, default=None, help="number of epochs")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--json-progress", action="store_true",
+                   help="progress as JSON lines on stdout (for the app)")
+    p.add_argument("--max-steps", type=int, default=None, dest="max_steps",
+                   help="at most this many optimiser steps per epoch")
+
+
+def _add_train(subparsers) -> None:
+    p = subparsers.add_parser("train", help="train MELDAE on a clip folder",
+                              description="Train MELDAE on a clip folder (also under torchrun).")
+    p.add_argument("data", type=Path, help="clip folder (videos + .eaf, optional splits.csv)")
+    p.add_argument("--out", type=Path, required=True, help="run folder")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out exactly where it stopped")
+    _add_common_train_flags(p)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--lr-backbone", type=float, default=None)
+    p.add_argument("--lr-new", type=float, default=None)
+    p.add_argument("--loc-loss", default=None,
+                   help="bal, focal_tversky, bce, iou, mae, mse or smooth_l1")
+    p.add_argument("--lam", type=float, default=None, help="BAL boundary weight λ")
+    p.add_argument("--num-queries", type=int, default=None, help="N, enhancer query tokens")
+    p.add_argument("--num-workers", type=int, default=None)
+    p.add_argument("--seed", type=int, default=None)
+    p.set_defaults(func=cmd_train)
+
+
+def _train_flags(args) -> dict:
+    return {"epochs": args.epochs, "batch_size": getattr(args, "batch_size", None),
+            "lr_backbone": getattr(args, "lr_backbone", None),
+            "lr_new": getattr(args, "lr_new", None), "loc_loss": getattr(args, "loc_loss", None),
+            "lam": getattr(args, "lam", None), "num_workers": getattr(args, "num_workers", None),
+            "seed": getattr(args, "seed", None), "max_steps_per_epoch": args.max_steps}
+
+
+def _emit_error(args, message: str) -> None:
+    if getattr(args, "json_progress", False):
+        sys.stdout.write(json.dumps({"event": "error", "message": message}) + "\n")
+        sys.stdout.flush()
+
+
+def _configs_for_train(args):
+    from meldae.train.config import configs_from_json, resolve_configs, train_config_from_dict
+
+    config_json = args.out / "config.json"
+    if args.resume and config_json.is_file():
+        # A resumed run keeps its own configuration; only more epochs may be asked for.
+        model_cfg, train_cfg = configs_from_json(json.loads(config_json.read_text("utf-8")),
+                                                 str(config_json))
+        if args.epochs is not None:
+            train_cfg = train_config_from_dict({"epochs": args.epochs}, base=train_cfg)
+        return model_cfg, train_cfg
+    model_flags = {"num_queries": args.num_queries}
+    return resolve_configs(args.preset or "lite", args.config, model_flags, _train_flags(args))
+
+
+def cmd_train(args) -> int:
+    """Train (or resume) a run; errors become one line and an ``error`` event."""
+    from meldae.cli import user_errors
+    from meldae.train.distributed import detect_env
+    from meldae.train.run import TrainingError, train_folder
+
+    main_rank = detect_env().is_main
+    try:
+        model_cfg, train_cfg = _configs_for_train(args)
+        result = train_folder(args.data, args.out, model_cfg, train_cfg, resume=args.resume,
+                              device=args.device, json_progress=args.json_progress)
+    except (TrainingError, ValueError, *user_errors()) as exc:
+        if main_rank:
+            _emit_error(args, str(exc))
+            print(f"meldae: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a crash: tell the app, then let the traceback show
+        if main_rank:
+            _emit_error(args, f"{type(exc).__name__}: {exc}")
+        raise
+    if not args.json_progress and main_rank:
+        state = "stopped" if result.stopped else "finished"
+        print(f"training {state}: {result.epochs_done} epoch(s); best checkpoint "
+              f"{result.best_checkpoint} (epoch {result.best_epoch})")
+    return 0
+
+
+def _add_evaluate(subparsers) -> None:
+    p = subparsers.add_parser("evaluate", help="evaluate a checkpoint on a clip folder",
+                              description="Evaluate a checkpoint with the paper's metrics; "
+                              "threshold and post-processing come from the checkpoint "
+                              "(chosen on the validation split by the trainer).")
+    p.add_argument("data", type=Path, help="clip folder")
+    p.add_argument("--checkpoint", type=Path, required=True, help="NAME.safetensors")
+    p.add_argument("--split", default="test", choices=("train", "val", "test", "all"),
+                   help="which clips to evaluate (default: test)")
+    p.add_argument("--json", type=Path, default=None, dest="json_out", help="write the report")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--stride", type=int, default=None, help="window stride (default T // 2)")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def cmd_evaluate(args) -> int:
+    """Evaluate and print the table (and write JSON)."""
+    from meldae.evaluate import EvaluationError, evaluate_checkpoint, format_report, write_report
+
+    try:
+        report = evaluate_checkpoint(args.data, args.checkpoint, split=args.split,
+                                     device=args.device, stride=args.stride)
+    except EvaluationError as exc:
+        print(f"meldae: error: {exc}", file=sys.stderr)
+        return 2
+    print(format_report(report))
+    if args.json_out:
+        write_report(report, args.json_out)
+    return 0
+
+
+def _add_experiment(subparsers) -> None:
+    p = subparsers.add_parser("experiment", help="run one of the paper's experiments",
+                              description="Run a named experiment of the paper (Tables 3-4, "
+                              "Figure 4) and write a results table.")
+    p.add_argument("name", nargs="?", help="experiment name (see --list)")
+    p.add_argument("data", nargs="?", type=Path, help="clip folder")
+    p.add_argument("--list", action="store_true", help="list the experiments")
+    p.add_argument("--out", type=Path, default=None, help="output folder")
+    p.add_argument("--preset", choices=PRESET_CHOICES, default="lite")
+    p.add_argument("--config", type=Path, default=None)
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--json-progress", action="store_true")
+    p.add_argument("--max-steps", type=int, default=None, dest="max_steps")
+    p.set_defaults(func=cmd_experiment)
+
+
+def cmd_experiment(args) -> int:
+    """List or run experiments."""
+    from meldae.experiments import describe_experiments, run_experiment
+    from meldae.train.config import ConfigError
+
+    if args.list:
+        print("\n".join(describe_experiments()))
+        return 0
+    if not args.name or args.data is None or args.out is None:
+        print("meldae: error: experiment needs NAME DATA --out DIR (or --list)", file=sys.stderr)
+        return 2
+    overrides = {"max_steps_per_epoch": args.max_steps} if args.max_steps else None
+    try:
+        doc = run_experiment(args.name, args.data, args.out, args.preset, args.epochs,
+                             args.device, args.json_progress, overrides, args.config)
+    except (KeyError, ConfigError) as exc:
+        print(f"meldae: error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    if not args.json_progress:
+        print((args.out / "results.md").read_text(encoding="utf-8"))
+    log.info("results: %s", doc.get("plot") or args.out / "results.json")
+    return 0
+
+
+def _add_baseline(subparsers) -> None:
+    p = subparsers.add_parser("baseline", help="LBP-TOP / LBP-SIP spotting baselines",
+                              description="Spot MEs with LBP-TOP or LBP-SIP features and an "
+                              "MDMD-style feature difference; the threshold is chosen on the "
+                              "validation split, the metrics are computed on --split.")
+    p.add_argument("method", choices=("lbp-top", "lbp-sip"))
+    p.add_argument("data", type=Path, help="clip folder")
+    p.add_argument("--split", default="test", choices=("train", "val", "test", "all"))
+    p.add_argument("--json", type=Path, default=None, dest="json_out")
+    p.add_argument("--crop-size", type=int, default=96, help="face crop size for the features")
+    p.add_argument("--interval", type=int, default=None,
+                   help="k: compare frame t with t-k and t+k (default: chosen on validation)")
+    p.set_defaults(func=cmd_baseline)
+
+
+def cmd_baseline(args) -> int:
+    """Run a baseline and print its table (and write JSON)."""
+    from meldae.baselines import run_baseline
+    from meldae.evaluate import EvaluationError, format_report, write_report
+
+    try:
+        report = run_baseline(args.method, args.data, split=args.split,
+                              crop_size=args.crop_size, interval=args.interval)
+    except EvaluationError as exc:
+        print(f"meldae: error: {exc}", file=sys.stderr)
+        return 2
+    print(format_report(report))
+    if args.json_out:
+        write_report(report, args.json_out)
+    return 0
+
+
+def _add_train_demo(subparsers) -> None:
+    p = subparsers.add_parser("train-demo", help="train the bundled demo model on synthetic faces",
+                              description="Synthesize clips, train a small model briefly and "
+                              "write meldae-<preset>-demo.safetensors (float16, meta.demo).")
+    p.add_argument("--out", type=Path, required=True, help="folder (resources/demo)")
+    p.add_argument("--preset", choices=PRESET_CHOICES, default="lite")
+    p.add_argument("--clips", type=int, default=12)
+    p.add_argument("--frames", type=int, default=150)
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--steps", type=int, default=15,
+                   help="optimiser steps per epoch (lite on a CPU: ~20-50 s a step)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json-progress", action="store_true")
+    p.set_defaults(func=cmd_train_demo)
+
+
+def cmd_train_demo(args) -> int:
+    """Write the demo checkpoint."""
+    from meldae.train.demo import train_demo
+
+    path = train_demo(args.out, args.clips, args.frames, args.epochs, args.steps, args.preset,
+                      args.device, args.seed, args.json_progress)
+    print(f"demo checkpoint: {path}")
+    return 0

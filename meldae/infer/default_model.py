@@ -1,0 +1,113 @@
+"""The bundled demo model and loading models for inference."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from meldae.infer.device import resolve_device
+
+if TYPE_CHECKING:  # pragma: no cover
+    from meldae.model import MELDAE
+
+log = logging.getLogger(__name__)
+
+DEMO_NOTICE = (
+    "using the bundled demo model ({path}): a 'lite' MELDAE trained on synthetic faces only; "
+    "its scores on real videos mean little. Pass --checkpoint (or a model) trained on real data."
+)
+
+
+def load_model(checkpoint: str | Path | None, device: Any = "auto") -> tuple[MELDAE, dict]:
+    """Load a checkpoint for inference, or the demo model when ``checkpoint`` is None.
+
+    Args:
+        checkpoint: ``NAME.safetensors``, ``NAME.json`` or ``NAME`` (the pair's stem).
+        device: see ``meldae.infer.device.resolve_device``.
+
+    Returns:
+        The model (eval mode, on the device) and the checkpoint's JSON dict.
+
+    Raises:
+        meldae.checkpoint.CheckpointError: missing files or not a MELDAE checkpoint.
+    """
+    if checkpoint is None:
+        return load_default_model(device)
+    from meldae.checkpoint import load_checkpoint
+
+    dev = resolve_device(device)
+    path = Path(checkpoint)
+    if path.suffix == ".json":
+        path = path.with_suffix(".safetensors")
+    model, info = load_checkpoint(path, map_location="cpu")
+    model = model.to(dev)
+    model.eval()
+    meta = info.get("meta") or {}
+    if meta.get("demo"):
+        log.warning(DEMO_NOTICE.format(path=path))
+    return model, info
+
+
+def load_default_model(device: Any = "auto") -> tuple[MELDAE, dict]:
+    """The demo checkpoint bundled in ``resources/demo``, with a logged notice.
+
+    Args:
+        device: see ``meldae.infer.device.resolve_device``.
+
+    Returns:
+        The model (eval mode, on the device) and the checkpoint's JSON dict.
+
+    Raises:
+        meldae.checkpoint.CheckpointError: the demo checkpoint is not there (build it with
+            ``make demo-model``).
+    """
+    from meldae.checkpoint import CheckpointError, load_checkpoint
+    from meldae.paths import demo_checkpoint
+
+    path = demo_checkpoint()
+    if not path.is_file() or not path.with_suffix(".json").is_file():
+        raise CheckpointError(
+            f"{path}: the bundled demo model is missing; build it with `make demo-model` "
+            "or pass a checkpoint"
+        )
+    dev = resolve_device(device)
+    model, info = load_checkpoint(path, map_location="cpu")
+    model = model.float().to(dev)   # stored in fp16 to stay small
+    model.eval()
+    log.warning(DEMO_NOTICE.format(path=path))
+    return model, info
+
+
+def postprocess_settings(info: dict | None) -> dict[str, float | int]:
+    """Threshold, minimum length and merge gap from a checkpoint's meta, else defaults.
+
+    The trainer stores what it chose on the validation split in ``meta``: at its top level
+    (``threshold``, ``min_length``, ``merge_gap``) and under ``meta["postprocessing"]``,
+    which wins.
+
+    Returns:
+        ``{"threshold": float, "min_length": int, "merge_gap": int}``.
+    """
+    settings: dict[str, float | int] = dict(DEFAULT_POSTPROCESS)
+    meta = (info or {}).get("meta") or {}
+    for source in (meta, meta.get("postprocessing") or {}):
+        if not isinstance(source, dict):
+            continue
+        for key, cast in (("threshold", float), ("min_length", int), ("merge_gap", int)):
+            if source.get(key) is not None:
+                settings[key] = cast(source[key])
+    return settings
+
+
+DEFAULT_POSTPROCESS: dict[str, float | int] = {"threshold": 0.5, "min_length": 1, "merge_gap": 0}
+
+
+def validation_stride(info: dict | None) -> int | None:
+    """The window stride the trainer validated with (``meta["train"]["val_stride"]``), if any.
+
+    Inference uses it by default, so the validated threshold means the same thing.
+    """
+    train = ((info or {}).get("meta") or {}).get("train") or {}
+    stride = train.get("val_stride") if isinstance(train, dict) else None
+    return int(stride) if stride else None

@@ -1,0 +1,166 @@
+"""From per-frame scores to the paper's metrics, and post-processing chosen on validation.
+
+Used by validation (every epoch), ``meldae evaluate`` and the baselines, so that the model
+and the baselines are measured by the same code. Metrics come from ``meldae.metrics``.
+
+UF1 (paper eq. 5) needs expression types (``micro``/``macro`` labels, as written by the
+dataset converters). The spotter does not classify, so a matched prediction counts for the
+class of its ground truth, and an unmatched one for the class its duration suggests
+(MEGC: micro up to 0.5 s, macro beyond; the only class when the data has one).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from meldae.train.validate import ClipScores, EvalClip
+
+#: Post-processing candidates tried on the validation split.
+THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.951, 0.05))
+MIN_LENGTHS = (1, 3, 5)
+MERGE_GAPS = (0, 2, 4)
+MICRO_MAX_S = 0.5
+
+
+@dataclass(frozen=True)
+class PostProcessing:
+    """How per-frame scores become segments."""
+
+    threshold: float = 0.5
+    min_length: int = 1
+    merge_gap: int = 0
+
+    def segments(self, scores: ClipScores, clip: EvalClip) -> list[tuple[int, int]]:
+        """Predicted segments of one clip (no segment crosses a frame without a face)."""
+        from meldae.metrics import segments_from_scores
+
+        return segments_from_scores(scores.loc, self.threshold, self.min_length,
+                                    self.merge_gap, valid=np.asarray(clip.face_found, bool))
+
+
+def expression_types(clip: EvalClip) -> list[str]:
+    """``micro``/``macro``/``""`` of each ground-truth segment, from its label."""
+    from meldae.data.convert import expression_type_of
+
+    labels = clip.me_labels or [""] * len(clip.me_segments)
+    return [expression_type_of(label) for label in labels]
+
+
+def _uf1_counts(clips: list[EvalClip], preds: list[list[tuple[int, int]]],
+                iou_threshold: float) -> dict[str, tuple[int, int, int]] | None:
+    from meldae.metrics import match_segment_pairs
+
+    types_per_clip = [expression_types(c) for c in clips]
+    classes = sorted({t for types in types_per_clip for t in types if t})
+    if not classes:
+        return None
+    counts = {k: [0, 0, 0] for k in classes}
+    for clip, pred, types in zip(clips, preds, types_per_clip):
+        pairs = match_segment_pairs(pred, clip.me_segments, iou_threshold)
+        matched_p = {i for i, _, _ in pairs}
+        matched_g = {j for _, j, _ in pairs}
+        for j, kind in enumerate(types):
+            if kind:
+                counts[kind][0 if j in matched_g else 2] += 1
+        micro_max = _micro_frames(clip)
+        for i, (onset, offset) in enumerate(pred):
+            if i in matched_p:
+                continue
+            guess = "micro" if offset - onset + 1 <= micro_max else "macro"
+            counts[guess if guess in counts else classes[0]][1] += 1
+    return {k: (c[0], c[1], c[2]) for k, c in counts.items()}
+
+
+def _micro_frames(clip: EvalClip) -> int:
+    fps = getattr(clip, "fps", None)
+    return int(MICRO_MAX_S * float(fps if fps else Fraction(30)))
+
+
+def measure(clips: list[EvalClip], scores: list[ClipScores], post: PostProcessing,
+            iou_threshold: float = 0.5, spotting_only: bool = False) -> dict[str, Any]:
+    """All metrics over the clips (counts summed over clips first).
+
+    Returns:
+        ``f1, precision, recall, f1_speaking, f1_listening, f1_dr``, the counts, ``acc_me``
+        and ``acc_state`` when the scorer has those heads, ``uf1`` when the ground truth has
+        expression types.
+    """
+    from meldae.metrics import accuracy_me, accuracy_state, evaluate_spotting, uf1
+
+    preds = [post.segments(s, c) for c, s in zip(clips, scores)]
+    report: dict[str, Any] = dict(evaluate_spotting(
+        ((p, c.me_segments, c.speaking) for p, c in zip(preds, clips)), iou_threshold))
+    if spotting_only:
+        return report
+    if scores and all(s.window_me is not None for s in scores):
+        report["acc_me"] = accuracy_me([s.window_me for s in scores],
+                                       [s.window_label for s in scores])
+    if scores and all(s.state is not None for s in scores):
+        report["acc_state"] = accuracy_state([s.state for s in scores],
+                                             [c.speaking for c in clips])
+    per_class = _uf1_counts(clips, preds, iou_threshold)
+    if per_class is not None:
+        report["uf1"] = uf1(per_class)
+        report["uf1_classes"] = sorted(per_class)
+    return report
+
+
+def per_clip(clips: list[EvalClip], scores: list[ClipScores], post: PostProcessing,
+             iou_threshold: float = 0.5) -> list[dict[str, Any]]:
+    """The metrics of every clip on its own, with its predicted segments."""
+    rows = []
+    for clip, score in zip(clips, scores):
+        row = {"clip": clip.name, "n_frames": clip.n_frames, "n_gt": len(clip.me_segments),
+               **measure([clip], [score], post, iou_threshold)}
+        row["predicted"] = [list(seg) for seg in post.segments(score, clip)]
+        rows.append(row)
+    return rows
+
+
+def tune_postprocessing(clips: list[EvalClip], scores: list[ClipScores],
+                        iou_threshold: float = 0.5) -> tuple[PostProcessing, dict[str, Any]]:
+    """The post-processing with the best F1_DR (ties: F1, then closest to the defaults).
+
+    Meant for the validation split only (DESIGN §6: never tune on the test split).
+    """
+    best_key, best = None, PostProcessing()
+    for threshold, min_length, merge_gap in itertools.product(THRESHOLDS, MIN_LENGTHS,
+                                                              MERGE_GAPS):
+        post = PostProcessing(float(threshold), min_length, merge_gap)
+        m = measure(clips, scores, post, iou_threshold, spotting_only=True)
+        key = (m["f1_dr"], m["f1"], -abs(threshold - 0.5), -min_length, -merge_gap)
+        if best_key is None or key > best_key:
+            best_key, best = key, post
+    return best, measure(clips, scores, best, iou_threshold)
+
+
+def select_postprocessing(clips: list[EvalClip], scores: list[ClipScores],
+                          cfg) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validation metrics and the post-processing that goes into the checkpoint.
+
+    Args:
+        clips: the validation clips.
+        scores: the model's scores of those clips (same order).
+        cfg: the ``TrainConfig`` (tune or not, fixed values, IoU threshold).
+
+    Returns:
+        (postprocessing dict with ``threshold``, ``min_length``, ``merge_gap``, ``source``;
+        metrics dict including those values).
+    """
+    if cfg.tune_postprocessing:
+        post, metrics = tune_postprocessing(clips, scores, cfg.iou_threshold)
+        source = f"chosen on the validation split ({len(clips)} clips) by best F1_DR"
+    else:
+        post = PostProcessing(cfg.threshold, cfg.min_length, cfg.merge_gap)
+        metrics = measure(clips, scores, post, cfg.iou_threshold)
+        source = "fixed in the train config"
+    chosen = {"threshold": post.threshold, "min_length": post.min_length,
+              "merge_gap": post.merge_gap, "source": source}
+    metrics = {**metrics, "threshold": post.threshold, "min_length": post.min_length,
+               "merge_gap": post.merge_gap}
+    return chosen, metrics

@@ -1,0 +1,347 @@
+"""The Training tab: trainer command line, JSON-line reading, curves, buttons, real runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.document import ClipReview
+from app.project import Project
+from app.training_form import ClipChooser, preset_settings
+from app.training_plots import RunClock, TrainingPlots, format_duration
+from app.training_process import (
+    FAILED, FINISHED, STOPPED, LineBuffer, TrainingSettings, parse_event, prepare_clip_folder,
+    running_processes, train_arguments,
+)
+from app.training_tab import TrainingTab
+from meldae.data import discover_clips, read_splits_csv
+
+RUN_TIMEOUT_MS = 300_000     # a process start imports torch: slow on a loaded 2-core machine
+
+
+@pytest.fixture(autouse=True)
+def _no_training_process_left():
+    """Fail any test that leaves a trainer process running."""
+    yield
+    alive = running_processes()
+    for proc in alive:
+        proc.shutdown(10_000)
+    assert not alive, "a training process was left running"
+
+
+@pytest.fixture
+def own_clips(tmp_path, clip_dir) -> Path:
+    """A private copy of the session's synthetic clip folder (2 clips, one subject)."""
+    folder = tmp_path / "clips"
+    shutil.copytree(clip_dir, folder, ignore=shutil.ignore_patterns(".meldae"))
+    return folder
+
+
+@pytest.fixture
+def tab(qtbot, tmp_path):
+    """A stand-alone training tab whose error messages are recorded, not shown."""
+    widget = TrainingTab(stop_grace_ms=60_000)
+    qtbot.addWidget(widget)
+    widget.runs_root = tmp_path / "runs"
+    widget.errors = []
+    widget.show_error = lambda title, text: widget.errors.append((title, text))
+    yield widget
+    widget.shutdown()
+
+
+def tiny_settings(**changes) -> TrainingSettings:
+    """The quickest real run: tiny preset, 2 epochs of 2 steps of 2 windows, on the CPU."""
+    return replace(preset_settings("tiny"), epochs=2, batch_size=2, max_steps=2, device="cpu",
+                   **changes)
+
+
+# ---------------------------------------------------------------------- pure parts
+def test_line_buffer_joins_partial_lines_and_split_characters():
+    buf = LineBuffer()
+    assert buf.feed(b'{"event": "st') == []
+    assert buf.feed(b'art"}\n{"event"') == ['{"event": "start"}']
+    assert buf.feed(b': "done"}\r\n\xce') == ['{"event": "done"}']
+    assert buf.feed(b'\xbb=1\nlast') == ["λ=1"]
+    assert buf.flush() == ["last"]
+    assert buf.flush() == []
+
+
+def test_parse_event_accepts_only_event_objects():
+    assert parse_event('{"event": "step", "loss": 0.5}\n') == {"event": "step", "loss": 0.5}
+    assert parse_event("INFO meldae.checkpoint: saved") is None
+    assert parse_event('{"loss": 1.0}') is None
+    assert parse_event('{"event": ') is None
+    assert parse_event("[1, 2]") is None
+
+
+def test_train_arguments_are_the_cli_flags():
+    from meldae.cli import build_parser
+
+    settings = TrainingSettings(preset="tiny", epochs=3, batch_size=4, lr_backbone=1e-5,
+                                lr_new=5e-4, loc_loss="focal_tversky", lam=2.5, num_queries=8,
+                                max_steps=7, device="cpu")
+    args = train_arguments(Path("/data"), Path("/run"), settings)
+    assert args == ["train", "/data", "--out", "/run", "--json-progress", "--device", "cpu",
+                    "--preset", "tiny", "--epochs", "3", "--batch-size", "4", "--lr-new",
+                    "0.0005", "--loc-loss", "focal_tversky", "--lam", "2.5", "--num-queries",
+                    "8", "--lr-backbone", "1e-05", "--max-steps", "7"]
+    parsed = build_parser().parse_args(args)
+    assert (parsed.preset, parsed.epochs, parsed.batch_size) == ("tiny", 3, 4)
+    assert (parsed.lr_new, parsed.lr_backbone, parsed.lam) == (5e-4, 1e-5, 2.5)
+    assert (parsed.loc_loss, parsed.num_queries, parsed.max_steps) == ("focal_tversky", 8, 7)
+    assert parsed.json_progress and not parsed.resume
+    resumed = train_arguments(Path("/data"), Path("/run"), settings, resume=True)
+    assert resumed == ["train", "/data", "--out", "/run", "--json-progress", "--device", "cpu",
+                       "--resume", "--epochs", "3"]
+    assert build_parser().parse_args(resumed).resume
+    auto = train_arguments(Path("/d"), Path("/r"), replace(settings, lr_backbone=None,
+                                                           max_steps=None))
+    assert "--lr-backbone" not in auto and "--max-steps" not in auto
+
+
+def test_prepare_clip_folder_links_a_subset_with_its_splits(own_clips, tmp_path):
+    clips = discover_clips(own_clips)
+    run = tmp_path / "run"
+    assert prepare_clip_folder(clips, own_clips, run) == own_clips   # all: the folder itself
+    assert not (run / "clips").exists()
+    folder = prepare_clip_folder([clips[1]], own_clips, run)
+    assert folder == run / "clips"
+    linked = discover_clips(folder)
+    assert [c.name for c in linked] == [clips[1].name]
+    assert linked[0].eaf_path is not None
+    assert linked[0].video_path.resolve() == clips[1].video_path.resolve()
+    assert linked[0].eaf_path.read_bytes() == clips[1].eaf_path.read_bytes()
+    source_rows = read_splits_csv(own_clips / "splits.csv")
+    assert read_splits_csv(folder / "splits.csv") == {clips[1].name: source_rows[clips[1].name]}
+    again = prepare_clip_folder([clips[0]], own_clips, run)          # replaces the old subset
+    assert [c.name for c in discover_clips(again)] == [clips[0].name]
+    with pytest.raises(ValueError, match="no clip"):
+        prepare_clip_folder([], own_clips, run)
+
+
+def test_plots_replace_the_tail_on_resume_and_read_history(qtbot, tmp_path):
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    for step, loss in ((1, 1.0), (2, 0.8), (3, 0.7)):
+        plots.add_step({"global_step": step, "loss": loss, "loss_loc": loss / 2})
+    plots.add_step({"global_step": 2, "loss": 0.75, "loss_loc": 0.3})   # resumed from step 1
+    assert plots.steps == [1, 2]
+    assert plots.losses["loss"] == [1.0, 0.75]
+    assert plots.losses["loss_loc"] == [0.5, 0.3]
+    plots.add_epoch({"epoch": 1, "val": {"f1_dr": 0.4, "f1": 0.5}})
+    plots.add_epoch({"epoch": 1, "val": {"f1_dr": 0.45, "f1": 0.55}})
+    assert (plots.epochs, plots.f1_dr, plots.f1) == ([1], [0.45], [0.55])
+    plots.redraw()
+    assert (plots.drawn_steps(), plots.drawn_epochs()) == (2, 1)
+    (tmp_path / "log.csv").write_text(
+        "kind,epoch,step,global_step,loss,loss_me,loss_state,loss_loc,lr,elapsed_s,train_loss,"
+        "val_f1,val_f1_dr,val_f1_speaking,val_f1_listening,val_acc_me,val_acc_state\n"
+        "step,1,1,1,0.9,0.1,0.2,0.6,0.0005,1.0,,,,,,,\n"
+        "step,1,2,2,0.8,0.1,0.2,0.5,0.0005,2.0,,,,,,,\n"
+        "epoch,1,,,,,,,,3.0,0.85,0.5,0.25,0.2,0.3,0.9,0.8\n", encoding="utf-8")
+    assert plots.load_history(tmp_path) == 2
+    assert plots.steps == [1, 2] and plots.losses["loss_loc"] == [0.6, 0.5]
+    assert (plots.epochs, plots.f1_dr, plots.f1) == ([1], [0.25], [0.5])
+    assert plots.drawn_steps() == 2
+
+
+def test_run_clock_estimates_the_remaining_time():
+    clock = RunClock()
+    clock.on_start({"event": "start", "epochs": 2, "steps_per_epoch": 5})
+    clock.on_progress({"event": "step", "global_step": 1, "elapsed_s": 10.0})
+    assert clock.remaining() is None                 # one step: no rate yet
+    clock.on_progress({"event": "step", "global_step": 3, "elapsed_s": 14.0})
+    assert clock.remaining() == pytest.approx(2.0 * 7, abs=0.5)   # 2 s/step, 7 steps left
+    assert clock.elapsed_now() == pytest.approx(14.0, abs=0.5)
+    assert format_duration(3723) == "1:02:03"
+    assert format_duration(65) == "1:05"
+    assert format_duration(None) == "–"
+
+
+# ---------------------------------------------------------------------- widgets
+def test_chooser_checks_reviewed_clips_and_refuses_unannotated(qtbot, own_clips):
+    names = [c.name for c in discover_clips(own_clips)]
+    project = Project(own_clips)
+    chooser = ClipChooser()
+    qtbot.addWidget(chooser)
+    chooser.set_project(project)
+    assert [c.name for c in chooser.selected_clips()] == names     # none reviewed: all
+    project.update(names[1], review=ClipReview.DONE)
+    chooser.set_project(project)
+    assert [c.name for c in chooser.selected_clips()] == [names[1]]
+    (own_clips / f"{names[0]}.eaf").unlink()
+    chooser.set_project(Project(own_clips))
+    chooser.check(None)
+    assert [c.name for c in chooser.selected_clips()] == [names[1]]
+    item = chooser.tree.topLevelItem(0)
+    assert not item.flags() & Qt.ItemFlag.ItemIsEnabled
+    assert "no .eaf" in item.toolTip(ClipChooser.NAME)
+
+
+def test_disabled_buttons_say_why(tab, own_clips):
+    assert not tab.start_button.isEnabled()
+    assert "Check at least one annotated clip" in tab.start_button.toolTip()
+    assert "No run in progress" in tab.stop_button.toolTip()
+    assert "No stopped run to resume" in tab.resume_button.toolTip()
+    assert "No run yet" in tab.use_button.toolTip()
+    assert tab.clips.set_folder(own_clips)
+    assert tab.start_button.isEnabled()
+    assert "2 checked clip(s)" in tab.start_button.toolTip()
+    tab.form.lr_new.setText("0")
+    assert not tab.start_button.isEnabled()
+    assert "LR new parts: must be positive" in tab.start_button.toolTip()
+    tab.form.lr_new.setText("5e-4")
+    tab.clips.none_button.click()
+    assert not tab.start_button.isEnabled()
+    tab.form.loc_loss.setCurrentText("mse")
+    assert not tab.form.lam.isEnabled() and "has none" in tab.form.lam.toolTip()
+
+
+def test_progress_events_fill_the_tab(tab):
+    lines = ['{"event": "start", "run_dir": "/r", "device": "cpu", "epochs": 2, '
+             '"steps_per_epoch": 3, "resumed_from_epoch": 0, "world_size": 1}',
+             "INFO something on stdout",
+             '{"event": "step", "epoch": 1, "step": 1, "global_step": 1, "loss": 0.9, '
+             '"loss_me": 0.1, "loss_state": 0.1, "loss_loc": 0.7, "lr": 0.0005, "elapsed_s": 3.0}',
+             '{"event": "epoch", "epoch": 1, "train_loss": 0.8, "val": {"f1": 0.5, '
+             '"f1_dr": 0.25}, "elapsed_s": 9.0, "eta_s": 9.0}',
+             '{"event": "checkpoint", "kind": "best", "path": "/r/best.safetensors", '
+             '"epoch": 1, "f1_dr": 0.25}']
+    tab.process._handle_stdout(lines)
+    assert tab.status.device_label.text() == "cpu"
+    assert tab.status.progress_label.text().startswith("epoch 1/2 · step 1/3")
+    assert tab.status.best_label.text() == "epoch 1 · F1_DR 0.250"
+    assert tab.plots.steps == [1] and tab.plots.f1_dr == [0.25]
+    log_text = tab.log_view.toPlainText()
+    assert "INFO something on stdout" in log_text
+    assert "[epoch 1] train loss 0.8000, val F1_DR 0.250" in log_text
+
+
+LOG_HEADER = ("kind,epoch,step,global_step,loss,loss_me,loss_state,loss_loc,lr,elapsed_s,"
+              "train_loss,val_f1,val_f1_dr,val_f1_speaking,val_f1_listening,val_acc_me,"
+              "val_acc_state\n")
+
+
+def test_open_run_then_use_its_checkpoint_rescores_the_open_clip(qtbot, window, own_clips,
+                                                                 tiny_checkpoint, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    weights = Path(tiny_checkpoint).with_suffix(".safetensors")
+    shutil.copy(weights, run / "best.safetensors")
+    shutil.copy(weights.with_suffix(".json"), run / "best.json")
+    (run / "config.json").write_text(json.dumps({
+        "model": {"num_queries": 12},
+        "train": {"epochs": 3, "batch_size": 4, "lr_backbone": None, "lr_new": 0.001,
+                  "loc_loss": "iou", "lam": 1.0, "max_steps_per_epoch": 5}}), encoding="utf-8")
+    (run / "log.csv").write_text(LOG_HEADER + "step,1,1,1,0.9,0.1,0.2,0.6,0.001,1.0,,,,,,,\n"
+                                 "step,1,2,2,0.7,0.1,0.2,0.4,0.001,2.0,,,,,,,\n", encoding="utf-8")
+    with qtbot.waitSignal(window.scores_ready, timeout=RUN_TIMEOUT_MS):
+        window.open_path(own_clips)
+    tab = window.training
+    tab.ask_run_folder = lambda: run
+    tab.open_run_button.click()
+    assert tab.run_dir == run and tab.plots.steps == [1, 2]
+    settings = tab.form.settings()
+    assert (settings.epochs, settings.batch_size, settings.lr_new) == (3, 4, 0.001)
+    assert (settings.loc_loss, settings.num_queries, settings.max_steps) == ("iou", 12, 5)
+    assert not tab.resume_button.isEnabled()
+    assert "No stopped run to resume" in tab.resume_button.toolTip()
+    assert tab.use_button.isEnabled(), tab.use_button.toolTip()
+    with qtbot.waitSignal(window.scores_ready, timeout=RUN_TIMEOUT_MS):
+        tab.use_button.click()
+    assert window.scores.checkpoint == run / "best.safetensors"
+    assert window.scores.scores.complete
+    assert tab.status.model_label.text() == "run/best.safetensors"
+
+
+def test_open_run_refuses_a_folder_that_is_not_a_run(tab, tmp_path):
+    assert not tab.open_run(tmp_path)
+    assert tab.errors == [("Not a run folder", f"{tmp_path}: no config.json (not a training "
+                           "run folder)")]
+    assert tab.run_dir is None
+
+
+# ---------------------------------------------------------------------- real processes
+def test_stop_during_start_up_ends_the_process(qtbot, tab, tmp_path):
+    args = train_arguments(tmp_path, tmp_path / "run", tiny_settings())
+    with qtbot.waitSignal(tab.process.started, timeout=RUN_TIMEOUT_MS):
+        tab.process.start(args)
+    assert tab.process.running and tab.stop_button.isEnabled()
+    with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS) as blocker:
+        tab.stop_button.click()
+        assert not tab.stop_button.isEnabled()
+        assert "Stopping" in tab.stop_button.toolTip()
+    assert blocker.args[0] == STOPPED
+    assert tab.errors == [] and not tab.process.running
+
+
+def test_a_bad_flag_fails_with_the_trainers_message(qtbot, tab, tmp_path):
+    with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS) as blocker:
+        tab.process.start(["train", str(tmp_path), "--out", str(tmp_path / "r"),
+                           "--no-such-flag"])
+    outcome, message = blocker.args
+    assert outcome == FAILED
+    assert "exited with status 2" in message
+    assert "unrecognized arguments: --no-such-flag" in message
+    assert tab.errors == [("Training failed", message)]
+    assert tab.status.error_label.isVisibleTo(tab)
+    assert tab.status.state_label.text() == "Failed"
+    assert not tab.process.running
+
+
+def test_an_empty_folder_fails_with_the_error_event(qtbot, tab, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    args = train_arguments(empty, tmp_path / "run", tiny_settings())
+    with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS) as blocker:
+        tab.process.start(args)
+    assert blocker.args == [FAILED, f"{empty}: no clips (videos) found"]
+    assert tab.errors == [("Training failed", f"{empty}: no clips (videos) found")]
+    assert f"[error] {empty}: no clips (videos) found" in tab.log_view.toPlainText()
+
+
+@pytest.mark.slow
+def test_train_stop_resume_and_use_the_checkpoint(qtbot, window, tmp_path):
+    """A real tiny run from the window's tab: curves fill, stop, resume, activate."""
+    from meldae.data.synth import synthesize
+
+    clips = tmp_path / "train_clips"
+    synthesize(clips, clips=3, seed=1, frames=40, fps=30, size=64)
+    with qtbot.waitSignal(window.scores_ready, timeout=RUN_TIMEOUT_MS):
+        window.open_path(clips)
+    tab = window.training
+    tab.errors = []
+    tab.show_error = lambda title, text: tab.errors.append((title, text))
+    tab.runs_root = tmp_path / "runs"
+    window.tabs.setCurrentWidget(tab)                  # the tab follows the open project
+    assert len(tab.clips.selected_clips()) == 3
+    tab.form.set_settings(tiny_settings())
+    assert tab.start()
+    assert not tab.start_button.isEnabled() and tab.stop_button.isEnabled()
+    assert "in progress" in tab.use_button.toolTip()
+    qtbot.waitUntil(lambda: tab.plots.drawn_steps() >= 1, timeout=RUN_TIMEOUT_MS)
+    with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS) as stopped:
+        tab.stop_button.click()
+    assert stopped.args[0] == STOPPED
+    run = tab.run_dir
+    assert (run / "last.safetensors").is_file() and (run / "train_state.json").is_file()
+    assert tab.resume_button.isEnabled(), tab.resume_button.toolTip()
+    assert tab.status.device_label.text() == "cpu"
+    with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
+        tab.resume_button.click()
+    assert finished.args[0] == FINISHED, finished.args[1]
+    assert tab.plots.steps == [1, 2, 3, 4]             # history + the resumed steps, no gap
+    qtbot.waitUntil(lambda: tab.plots.drawn_epochs() == 2, timeout=5000)
+    assert tab.errors == []
+    assert tab.use_button.isEnabled(), tab.use_button.toolTip()
+    assert "raise Epochs above 2" in tab.resume_button.toolTip()
+    with qtbot.waitSignal(window.scores_ready, timeout=RUN_TIMEOUT_MS):
+        tab.use_button.click()
+    assert window.scores.checkpoint == run / "best.safetensors"
+    assert window.scores.scores.info["meta"]["trained_on"] == str(clips.resolve())
+    assert tab.status.model_label.text() == f"{run.name}/best.safetensors"
