@@ -31,16 +31,16 @@ demo-model: $(STAMP)
 	@# `meldae train` flags go in DEMO_TRAIN_FLAGS (see resources/demo/README.md).
 	set -e; d=$(or $(DEMO_BUILD),build/demo-model); t=$$d/train-$(or $(DEMO_CLIPS),16)x$(or $(DEMO_FRAMES),160); \
 	[ -f $$t/splits.csv ] || $(BIN)/python -m meldae synth $$t --clips $(or $(DEMO_CLIPS),16) \
-	    --frames $(or $(DEMO_FRAMES),160) --size 192 --seed 11; \
+	    --frames $(or $(DEMO_FRAMES),160) --size $(or $(DEMO_SIZE),256) --seed 11; \
 	[ -f $$d/heldout/splits.csv ] || $(BIN)/python -m meldae synth $$d/heldout --clips 12 --frames 240 \
-	    --size 192 --seed 12345; \
+	    --size $(or $(DEMO_SIZE),256) --seed 12345; \
 	rm -rf $$d/run; \
 	$(BIN)/python -m meldae train $$t --out $$d/run --preset lite --epochs $(or $(DEMO_EPOCHS),3) \
 	    --batch-size $(or $(DEMO_BATCH),8) --device $(or $(DEVICE),auto) $(DEMO_TRAIN_FLAGS); \
 	$(BIN)/python -m meldae evaluate $$d/heldout --checkpoint $$d/run/best.safetensors --split all \
 	    --device $(or $(DEVICE),auto) --json $$d/heldout-eval.json; \
 	$(BIN)/python -m meldae export-demo $$d/run/best.safetensors --heldout-report $$d/heldout-eval.json \
-	    --trained-on "meldae synth --clips $(or $(DEMO_CLIPS),16) --frames $(or $(DEMO_FRAMES),160) --size 192 --seed 11; meldae train --preset lite --epochs $(or $(DEMO_EPOCHS),3) --batch-size $(or $(DEMO_BATCH),8)"
+	    --trained-on "meldae synth --clips $(or $(DEMO_CLIPS),16) --frames $(or $(DEMO_FRAMES),160) --size $(or $(DEMO_SIZE),256) --seed 11; meldae train --preset lite --epochs $(or $(DEMO_EPOCHS),3) --batch-size $(or $(DEMO_BATCH),8)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -18,25 +18,17 @@ from pathlib import Path
 
 import numpy as np
 
+from meldae.faces.cache import content_digest
 from meldae.paths import cache_dir, demo_checkpoint
 
 log = logging.getLogger(__name__)
 
-_FINGERPRINT_BYTES = 1 << 20   # head and tail bytes hashed to identify a file
 CACHE_VERSION = 1
 
 
 def file_fingerprint(path: Path) -> str:
-    """A content hash of ``path``: its size, first and last MiB (fast for large videos)."""
-    digest = hashlib.sha1()
-    size = path.stat().st_size
-    digest.update(str(size).encode())
-    with path.open("rb") as fh:
-        digest.update(fh.read(_FINGERPRINT_BYTES))
-        if size > _FINGERPRINT_BYTES:
-            fh.seek(max(_FINGERPRINT_BYTES, size - _FINGERPRINT_BYTES))
-            digest.update(fh.read(_FINGERPRINT_BYTES))
-    return digest.hexdigest()
+    """A content hash of ``path`` (size, first and last MiB), as the crop cache keys files."""
+    return content_digest(Path(path))
 
 
 def checkpoint_identity(checkpoint: Path | None) -> str:

@@ -70,7 +70,8 @@ def train_and_evaluate(data: Path, out: Path, args) -> dict:
     from meldae.train.config import resolve_configs
     from meldae.train.run import train_folder
 
-    model_cfg, train_cfg = resolve_configs("tiny", None, {}, {
+    model_flags = {"img_size": args.img_size} if args.img_size else {}
+    model_cfg, train_cfg = resolve_configs("tiny", None, model_flags, {
         "epochs": args.epochs, "max_steps_per_epoch": args.steps_per_epoch,
         "batch_size": args.batch_size, "num_workers": 0, "seed": args.seed,
         "lr_new": args.lr, "warmup_steps": args.warmup, "loc_loss": args.loc_loss})
@@ -132,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--steps-per-epoch", type=int, default=50)
     p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--img-size", type=int, default=0,
+                   help="face-crop size of the tiny model (0: the preset's 64 px)")
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--loc-loss", default="bal", help="localisation loss (paper: bal)")

@@ -2,7 +2,13 @@
 
 Measures, per video: sequential decode frames/s, random-seek latency (median and p95, no
 frame cache), the face pipeline's frames/s per detector (detect + track + smooth + crop; no
-crop cache), the frames with a face, and the crop jitter before and after stabilisation:
+crop cache; timed on the first configuration, the others replay its detections), the frames
+with a face, and the crop jitter of each stabilisation ("raw": none; "v1": the version-1
+smoother, one radius for position and size; "stabilised": today's default without
+landmarks; "aligned": with dlib's 5-point landmarks, when installed):
+
+* crop centre / scale jitter: frame-to-frame change of the crop square's centre / side, in
+  crop pixels (mean, p95, max), and the side's range in source pixels;
 
 * box jitter: the std of the frame-to-frame displacement of the crop box centre, divided by
   the face size (the unsmoothed boxes are the tracker's raw detections);
@@ -27,8 +33,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from meldae.faces import FaceSettings, face_frames  # noqa: E402
-from meldae.faces.detect import dlib_available  # noqa: E402
+from meldae.faces import FaceSettings, face_frames, resolve_align  # noqa: E402
+from meldae.faces.detect import FaceDetector, dlib_available  # noqa: E402
 from meldae.video import VideoReader  # noqa: E402
 
 
@@ -62,15 +68,41 @@ def _shift(a: np.ndarray, b: np.ndarray, window: np.ndarray) -> float:
     return float(np.hypot(dx, dy))
 
 
-def run_pipeline(path: Path, settings: FaceSettings, max_frames: int | None) -> dict:
+class ReplayDetector:
+    """Detects with ``FaceDetector`` on the first pass and replays its results afterwards.
+
+    Every configuration then sees the same detections (only the first pass is timed).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.detector = FaceDetector(name)
+        self.name = self.detector.name
+        self.found: list = []
+        self._next = 0
+
+    def rewind(self) -> None:
+        """Start replaying from the first frame."""
+        self._next = 0
+
+    def __call__(self, rgb: np.ndarray) -> list:
+        if self._next == len(self.found):
+            self.found.append(self.detector(rgb))
+        self._next += 1
+        return self.found[self._next - 1]
+
+
+def run_pipeline(path: Path, settings: FaceSettings, max_frames: int | None,
+                 detector: ReplayDetector | None = None) -> dict:
     """Run the face pipeline once; frames/s, found frames, box and content jitter."""
     reader = VideoReader(path)
     stop = min(len(reader), max_frames) if max_frames else len(reader)
     window = cv2.createHanningWindow((settings.crop_size,) * 2, cv2.CV_32F)
     boxes, missing, shifts = [], [], []
     prev = None
+    if detector is not None:
+        detector.rewind()
     t0 = time.perf_counter()
-    for face in face_frames(reader.iter_frames(0, stop), reader.size, settings):
+    for face in face_frames(reader.iter_frames(0, stop), reader.size, settings, detector):
         if face.face_found:
             boxes.append((face.frame_idx, face.box))
             if prev is not None and prev[0] == face.frame_idx - 1:
@@ -83,8 +115,33 @@ def run_pipeline(path: Path, settings: FaceSettings, max_frames: int | None) -> 
     return {"frames": stop, "pipeline_fps": round(stop / elapsed, 1),
             "found": stop - len(missing), "missing_frames": missing,
             "box_jitter": _box_jitter(boxes, settings.margin),
+            **crop_jitter(boxes, settings.crop_size),
             "content_shift_px_mean": round(float(np.mean(shifts)), 3) if shifts else None,
             "content_shift_px_p90": round(float(np.percentile(shifts, 90)), 3) if shifts else None}
+
+
+def crop_jitter(boxes: list, crop_size: int) -> dict:
+    """Frame-to-frame changes of the crop square, in crop pixels (consecutive frames only).
+
+    centre: the displacement of the square's centre; scale: the change of its side, both
+    times ``crop_size / side`` (how far the content moves in the crop); side: the range of
+    the square's side in source pixels. Mean, 95th percentile and maximum.
+    """
+    centre, scale = [], []
+    for (i, a), (j, b) in zip(boxes, boxes[1:]):
+        if j == i + 1:
+            side = a[2] - a[0]
+            d = np.hypot((b[0] + b[2] - a[0] - a[2]) / 2, (b[1] + b[3] - a[1] - a[3]) / 2)
+            centre.append(d * crop_size / side)
+            scale.append(abs((b[2] - b[0]) - side) * crop_size / side)
+    if not centre:
+        return {}
+    sides = [bx[2] - bx[0] for _, bx in boxes]
+    out = {"side_px_min": round(float(min(sides)), 1), "side_px_max": round(float(max(sides)), 1)}
+    for name, v in (("centre", np.array(centre)), ("scale", np.array(scale))):
+        out[f"{name}_jitter_px"] = [round(float(v.mean()), 2),
+                                    round(float(np.percentile(v, 95)), 2), round(float(v.max()), 2)]
+    return out
 
 
 def _box_jitter(boxes: list, margin: float) -> float | None:
@@ -96,6 +153,17 @@ def _box_jitter(boxes: list, margin: float) -> float | None:
             d = np.hypot((b[0] + b[2] - a[0] - a[2]) / 2, (b[1] + b[3] - a[1] - a[3]) / 2)
             steps.append(d / face)
     return round(float(np.std(steps)), 5) if steps else None
+
+
+def configurations(crop_size: int, detector: str) -> dict[str, FaceSettings]:
+    """The stabilisations compared: none, the version-1 smoother, today's, with landmarks."""
+    base = FaceSettings(crop_size=crop_size, detector=detector, align="off")
+    configs = {"raw": replace(base, smooth_radius=0),
+               "v1": replace(base, scale_radius=base.smooth_radius, median_radius=0),
+               "stabilised": base}
+    if resolve_align("auto") == "landmarks":
+        configs["aligned"] = replace(base, align="landmarks")
+    return configs
 
 
 def make_upscaled(src: Path, out: Path, size: tuple[int, int] = (2560, 1440)) -> Path:
@@ -138,16 +206,14 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.detectors:
             if name == "dlib" and not dlib_available():
                 continue
-            settings = FaceSettings(crop_size=args.crop_size, detector=name)
-            stable = run_pipeline(path, settings, args.max_frames)
-            raw = run_pipeline(path, replace(settings, smooth_radius=0), args.max_frames)
-            stable["raw_box_jitter"] = raw["box_jitter"]
-            stable["raw_content_shift_px_mean"] = raw["content_shift_px_mean"]
-            stable["raw_content_shift_px_p90"] = raw["content_shift_px_p90"]
-            stable["raw_pipeline_fps"] = raw["pipeline_fps"]
-            entry[name] = stable
-            shown = {k: v for k, v in stable.items() if k != "missing_frames"}
-            print(f"  {name}: {shown} missing={stable['missing_frames'][:30]}", flush=True)
+            detector = ReplayDetector(name)
+            entry[name] = {}
+            for label, settings in configurations(args.crop_size, name).items():
+                figures = run_pipeline(path, settings, args.max_frames, detector)
+                entry[name][label] = figures
+                shown = {k: v for k, v in figures.items() if k != "missing_frames"}
+                print(f"  {name} {label}: {shown} missing={figures['missing_frames'][:30]}",
+                      flush=True)
         results[path.name] = entry
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,10 @@
 """Faces: detect and track the subject's face, stabilise it and crop it, with a disk cache.
 
+Stabilisation smooths the tracked box over time (position and size with separate radii,
+after a median prefilter); when dlib's 5-point landmark model is installed (the
+``landmarks`` extra) and ``FaceSettings.align`` is "auto" or "landmarks", the crops are
+also aligned on the eyes, which removes the head's roll.
+
 Never imports torch. ``iter_face_crops`` streams (memory bounded whatever the video's
 length) and is what streaming inference uses; ``load_face_crops`` returns the whole video's
 crops memory-mapped from the cache.
@@ -13,8 +18,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 
+from meldae.faces.align import resolve_align
 from meldae.faces.cache import CacheWriter, cache_key, load_entry
-from meldae.faces.crop import crop_square, face_frames
+from meldae.faces.crop import crop_rotated, crop_square, face_frames
 from meldae.faces.detect import Detection, FaceDetector, resolve_detector
 from meldae.faces.settings import CODE_VERSION, FaceCrops, FaceFrame, FaceSettings
 from meldae.paths import cache_dir as default_cache_dir
@@ -24,16 +30,22 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "CODE_VERSION", "Detection", "FaceCrops", "FaceDetector", "FaceFrame", "FaceSettings",
-    "cache_folder", "crop_square", "face_frames", "iter_face_crops", "load_face_crops",
+    "cache_folder", "crop_rotated", "crop_square", "face_frames", "iter_face_crops",
+    "load_face_crops", "resolve_align",
 ]
 
 
 def cache_folder(video_path: str | Path, settings: FaceSettings = FaceSettings(),
                  cache_dir: str | Path | None = None) -> Path:
-    """The folder that holds (or will hold) a video's crops for ``settings``."""
+    """The folder that holds (or will hold) a video's crops for ``settings``.
+
+    Raises:
+        ValueError: the detector or alignment asked for is not installed.
+    """
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     detector = resolve_detector(settings.detector)
-    return root / "crops" / cache_key(Path(video_path), settings, detector)
+    align = resolve_align(settings.align)
+    return root / "crops" / cache_key(Path(video_path), settings, detector, align)
 
 
 def _cached_frames(crops: FaceCrops) -> Iterator[FaceFrame]:
@@ -62,6 +74,7 @@ def iter_face_crops(video_path: str | Path, settings: FaceSettings = FaceSetting
 
     Raises:
         meldae.video.VideoError: the video cannot be read.
+        ValueError: ``settings`` asks for a detector or alignment that is not installed.
     """
     for face, _ in _iter_with_total(Path(video_path), settings, cache_dir):
         yield face
@@ -87,6 +100,7 @@ def _iter_with_total(video_path: Path, settings: FaceSettings, cache_dir: str | 
             writer.commit({"video": str(video_path), "fps_num": reader.fps.numerator,
                            "fps_den": reader.fps.denominator, "settings": asdict(settings),
                            "detector": resolve_detector(settings.detector),
+                           "align": resolve_align(settings.align),
                            "code_version": CODE_VERSION})
         finally:
             if not writer.committed:
@@ -106,6 +120,7 @@ def load_face_crops(video_path: str | Path, settings: FaceSettings = FaceSetting
 
     Raises:
         meldae.video.VideoError: the video cannot be read.
+        ValueError: ``settings`` asks for a detector or alignment that is not installed.
     """
     folder = cache_folder(video_path, settings, cache_dir)
     cached = load_entry(folder)

@@ -39,16 +39,18 @@ def content_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def cache_key(video_path: Path, settings: FaceSettings, detector: str) -> str:
+def cache_key(video_path: Path, settings: FaceSettings, detector: str,
+              align: str = "off") -> str:
     """The cache folder name for a video's crops under ``settings``.
 
     Args:
         video_path: the video file.
         settings: the face settings (every field is part of the key).
         detector: the detector "auto" resolved to, so dlib and Haar crops never mix.
+        align: the alignment "auto" resolved to ("landmarks" or "off"), likewise.
     """
     parts = {"version": CODE_VERSION, "video": content_digest(video_path),
-             "settings": asdict(settings), "detector": detector}
+             "settings": asdict(settings), "detector": detector, "align": align}
     blob = json.dumps(parts, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:32]
 
@@ -78,9 +80,13 @@ class CacheWriter:
         folder.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
         self.n_frames = n_frames
-        self._crops = np.lib.format.open_memmap(
-            self._tmp / "crops.npy", mode="w+", dtype=np.uint8,
-            shape=(n_frames, crop_size, crop_size, 3))
+        # A plain file after the .npy header, not a writable memmap: dirty memmap pages count
+        # in the process's resident memory, which then grows with the video's length.
+        self._crops = open(self._tmp / "crops.npy", "wb")
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)), "fortran_order": False,
+                  "shape": (n_frames, crop_size, crop_size, 3)}
+        np.lib.format.write_array_header_1_0(self._crops, header)
+        self._crop_shape = (crop_size, crop_size, 3)
         self._found = np.zeros(n_frames, dtype=bool)
         self._boxes = np.full((n_frames, 4), np.nan, dtype=np.float32)
         self._written = 0
@@ -90,7 +96,10 @@ class CacheWriter:
         """Store one frame's result (frames in order, starting at 0)."""
         if face.frame_idx != self._written:
             raise ValueError(f"cache expects frame {self._written}, got {face.frame_idx}")
-        self._crops[face.frame_idx] = face.crop
+        crop = np.ascontiguousarray(face.crop, dtype=np.uint8)
+        if crop.shape != self._crop_shape:
+            raise ValueError(f"cache expects crops of shape {self._crop_shape}, got {crop.shape}")
+        self._crops.write(crop.tobytes())
         self._found[face.frame_idx] = face.face_found
         if face.box is not None:
             self._boxes[face.frame_idx] = face.box
@@ -100,7 +109,7 @@ class CacheWriter:
         """Finish the entry and move it into place atomically."""
         if self._written != self.n_frames:
             raise ValueError(f"cache entry has {self._written} of {self.n_frames} frames")
-        self._crops.flush()
+        self._crops.close()
         del self._crops
         np.save(self._tmp / "face_found.npy", self._found)
         np.save(self._tmp / "boxes.npy", self._boxes)
@@ -118,5 +127,6 @@ class CacheWriter:
     def abort(self) -> None:
         """Remove the temporary folder (an incomplete entry is never kept)."""
         if hasattr(self, "_crops"):
+            self._crops.close()
             del self._crops
         shutil.rmtree(self._tmp, ignore_errors=True)

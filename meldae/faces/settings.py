@@ -8,9 +8,10 @@ from fractions import Fraction
 import numpy as np
 
 # Bump when a change to the code changes the crops: old cache entries are then never read.
-CODE_VERSION = 1
+CODE_VERSION = 2   # 2: separate size smoothing radius, median prefilter, landmark alignment
 
 DETECTORS = ("auto", "dlib", "haar")
+ALIGNS = ("auto", "off", "landmarks")
 
 
 @dataclass(frozen=True)
@@ -22,19 +23,33 @@ class FaceSettings:
     detect_max_width: int = 640     # frames are downscaled to at most this width to detect
     upsample: int = 0               # dlib: image pyramid upsamplings (1 finds faces >= 40 px)
     margin: float = 0.25            # context around the face box, per side, in face sizes
-    smooth_radius: int = 8          # frames each side in the box smoother (0: no smoothing)
+    smooth_radius: int = 8          # frames each side in the position smoother (0: no smoothing)
     min_iou: float = 0.3            # a detection continues the track when IoU >= this
     reacquire_after: int = 24       # frames without the face before any face may start a track
+    align: str = "auto"             # "auto" (landmarks if installed, else off), "off", "landmarks"
+    scale_radius: int = 32          # frames each side in the size smoother (face size is slow)
+    median_radius: int = 2          # median prefilter of the raw boxes, frames each side
 
     def __post_init__(self) -> None:
         if self.detector not in DETECTORS:
             raise ValueError(f"detector must be one of {DETECTORS}, not {self.detector!r}")
         if self.crop_size < 8 or self.detect_max_width < 64:
             raise ValueError("crop_size must be >= 8 and detect_max_width >= 64")
-        if self.margin < 0 or self.smooth_radius < 0 or self.upsample < 0:
-            raise ValueError("margin, smooth_radius and upsample must be >= 0")
+        if self.align not in ALIGNS:
+            raise ValueError(f"align must be one of {ALIGNS}, not {self.align!r}")
+        if min(self.margin, self.smooth_radius, self.scale_radius, self.median_radius,
+               self.upsample) < 0:
+            raise ValueError("margin, smooth_radius, scale_radius, median_radius and upsample "
+                             "must be >= 0")
         if not 0 < self.min_iou <= 1 or self.reacquire_after < 1:
             raise ValueError("min_iou must be in (0, 1] and reacquire_after >= 1")
+
+    @property
+    def lookahead(self) -> int:
+        """Frames the smoother looks ahead (the pipeline holds this many + 2 frames)."""
+        if self.smooth_radius == 0:
+            return 0
+        return max(self.smooth_radius, self.scale_radius) + self.median_radius
 
 
 @dataclass(frozen=True)
@@ -43,6 +58,8 @@ class FaceFrame:
 
     ``box`` is the square region of the source frame the crop shows (after stabilisation,
     margin included), ``x0, y0, x1, y1`` in source pixels; None when no face was found.
+    With landmark alignment the crop shows that square rotated about its centre by the
+    head's (smoothed) roll angle.
     """
 
     frame_idx: int

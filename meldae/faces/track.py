@@ -85,11 +85,16 @@ class FaceTracker:
 
 @dataclass(frozen=True)
 class TrackedBox:
-    """A frame's raw box from the tracker, with the track it belongs to."""
+    """A frame's raw box from the tracker, with the track it belongs to.
+
+    ``eyes`` = (left x, left y, right x, right y) eye centres in source pixels when
+    landmark alignment is on and a box was found; None otherwise.
+    """
 
     frame_idx: int
     box: Box | None
     track_id: int
+    eyes: tuple[float, float, float, float] | None = None
 
 
 def box_to_params(box: Box) -> np.ndarray:
@@ -98,29 +103,79 @@ def box_to_params(box: Box) -> np.ndarray:
     return np.array([(x0 + x1) / 2, (y0 + y1) / 2, np.sqrt((x1 - x0) * (y1 - y0))])
 
 
-def smooth_params(window: Sequence[TrackedBox], centre: int, radius: int) -> np.ndarray | None:
+def _local_linear(t: np.ndarray, p: np.ndarray, radius: int) -> np.ndarray:
+    """The value at t = 0 of a Gaussian-weighted (sigma radius / 2) linear fit of p(t)."""
+    if radius == 0 or len(np.unique(t)) < 2:
+        return p[t == 0][0]
+    w = np.exp(-0.5 * (t / max(radius / 2, 0.5)) ** 2)  # (K,)
+    design = np.stack([np.ones_like(t), t], axis=1)  # (K, 2)
+    sw = np.sqrt(w)[:, None]
+    coef, *_ = np.linalg.lstsq(design * sw, p * sw, rcond=None)  # (2, D)
+    return coef[0]
+
+
+def _median_filtered(t: np.ndarray, p: np.ndarray, radius: int) -> np.ndarray:
+    """Each row of p (K, D) replaced by the median of the rows within ``radius`` frames.
+
+    Near the ends of ``t`` the radius shrinks so that the neighbourhood stays symmetric (a
+    one-sided median would lag behind steady motion).
+    """
+    reach = np.minimum(radius, np.minimum(t - t.min(), t.max() - t))  # (K,)
+    near = np.abs(t[:, None] - t[None, :]) <= reach[:, None]  # (K, K)
+    stacked = np.where(near[:, :, None], p[None, :, :], np.nan)  # (K, K, D)
+    return np.nanmedian(stacked, axis=1)  # (K, D)
+
+
+def smooth_series(window: Sequence[TrackedBox], values: Sequence[np.ndarray | None],
+                  centre: int, radii: Sequence[int], median_radius: int = 0
+                  ) -> np.ndarray | None:
+    """Smooth per-frame vectors over time, each component with its own radius.
+
+    ``values[k]`` (D,) belongs to ``window[k]`` (None: no value). Only the frames of the
+    centre's track take part. Their values are first median-filtered over
+    ``median_radius`` frames each side (removes isolated detector outliers; a median has no
+    lag on monotone motion), then component ``d`` is fitted with a Gaussian-weighted local
+    linear fit over ``radii[d]`` frames each side, whose value at the centre frame is
+    returned. A linear fit has no lag for steady motion, even where the window is one-sided
+    (the start or end of a track), unlike a moving average.
+
+    Returns:
+        (D,) the smoothed vector, or None when ``values[centre]`` is None.
+    """
+    me = window[centre]
+    if values[centre] is None:
+        return None
+    radii_arr = np.asarray(radii, int)  # (D,)
+    reach = int(radii_arr.max()) + median_radius
+    keep = [k for k, item in enumerate(window) if values[k] is not None
+            and item.track_id == me.track_id and abs(item.frame_idx - me.frame_idx) <= reach]
+    t = np.array([window[k].frame_idx - me.frame_idx for k in keep], float)  # (K,)
+    p = np.stack([np.asarray(values[k], float) for k in keep])  # (K, D)
+    if median_radius > 0:
+        p = _median_filtered(t, p, median_radius)
+    out = np.empty(len(radii_arr))
+    for radius in np.unique(radii_arr):
+        cols = radii_arr == radius
+        near = np.abs(t) <= radius
+        out[cols] = _local_linear(t[near], p[near][:, cols], int(radius))
+    return out
+
+
+def smooth_params(window: Sequence[TrackedBox], centre: int, radius: int,
+                  scale_radius: int | None = None, median_radius: int = 0
+                  ) -> np.ndarray | None:
     """The smoothed (cx, cy, size) of ``window[centre]``; None when it has no box.
 
-    A Gaussian-weighted local linear fit over the boxes of the same track within ``radius``
-    frames. A linear fit has no lag for steady motion, even where the window is one-sided
-    (the start or end of a track), unlike a moving average.
+    The centre is fitted over ``radius`` frames each side, the size over ``scale_radius``
+    (default: ``radius``; a face's size changes slowly, and dlib's boxes jump between
+    pyramid levels 1.2x apart, so a longer radius for the size removes most of its jitter).
+    See ``smooth_series``. ``radius == 0`` returns the raw box (no smoothing at all).
     """
     me = window[centre]
     if me.box is None:
         return None
     if radius == 0:
         return box_to_params(me.box)
-    t, p = [], []
-    for item in window:
-        dt = item.frame_idx - me.frame_idx
-        if item.box is not None and item.track_id == me.track_id and abs(dt) <= radius:
-            t.append(float(dt))
-            p.append(box_to_params(item.box))
-    t_arr, p_arr = np.array(t), np.stack(p)  # (K,), (K, 3)
-    w = np.exp(-0.5 * (t_arr / max(radius / 2, 0.5)) ** 2)
-    if len(set(t)) < 2:
-        return p_arr[t_arr == 0][0]
-    design = np.stack([np.ones_like(t_arr), t_arr], axis=1)  # (K, 2)
-    sw = np.sqrt(w)[:, None]
-    coef, *_ = np.linalg.lstsq(design * sw, p_arr * sw, rcond=None)  # (2, 3)
-    return coef[0]  # the fit's value at dt = 0
+    values = [None if item.box is None else box_to_params(item.box) for item in window]
+    size_radius = radius if scale_radius is None else scale_radius
+    return smooth_series(window, values, centre, (radius, radius, size_radius), median_radius)

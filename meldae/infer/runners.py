@@ -109,8 +109,8 @@ class CachedEncoderRunner(WindowRunner):
             cls = self._cls[slots]                                               # (B, T, E)
             grid = self._grid[slots]                                             # (B, T, E, h, w)
             f_global = self.model.temporal(cls)                                  # (B, T, D)
-            f_enhanced, attention = self.model.enhancer(grid, need_attention=True)  # (B, N, D), (B, N, T, G, G)
-            out = self.model.forward_head(MELDAEFeatures(f_global, f_enhanced, attention))
+            f_enhanced, attention, evidence = self.model.enhancer(grid, need_attention=True)  # (B,N,D), (B,N,T,G,G), (B,T,D)
+            out = self.model.forward_head(MELDAEFeatures(f_global, f_enhanced, attention, evidence))
         return _to_numpy(out, self.grid)
 
 

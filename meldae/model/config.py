@@ -41,6 +41,9 @@ class MELDAEConfig:
     use_enhancer: bool = True
     # False = ablation "w/o Bi-LSTM": a linear projection of the CLS tokens instead.
     use_lstm: bool = True
+    # Deviation-from-window-mean features beside the CLS vectors (meldae.model.temporal) and
+    # the region tokens (meldae.model.enhancer): how a frame departs from its window.
+    motion_features: bool = True
     # Extra keyword arguments for timm.create_model, e.g. (("depth", 2),) for the tiny preset.
     backbone_kwargs: tuple[tuple[str, Any], ...] = field(default=())
 
@@ -98,9 +101,10 @@ _PRESET_VALUES: dict[str, dict[str, Any]] = {
     # ViT-B/16 at 224: 14x14 patches, adaptive-pooled to the paper's 10x10 grid.
     "paper": dict(backbone="vit_base_patch16_224", img_size=224, num_frames=32, region_grid=10,
                   lstm_hidden=384, num_heads=8),
-    # ViT-Ti/16 at 160: 10x10 patches = the 10x10 grid directly; small enough for CPUs.
+    # The first 4 blocks of ViT-Ti/16 at 160: 10x10 patches = the 10x10 grid directly; about
+    # 3 M parameters (6 MB in fp16), fast enough to run and to fine-tune on a laptop CPU.
     "lite": dict(backbone="vit_tiny_patch16_224", img_size=160, num_frames=32, region_grid=10,
-                 lstm_hidden=192, num_heads=6),
+                 lstm_hidden=96, num_heads=6, backbone_kwargs=(("depth", 4),)),
     # Two-block ViT-Ti/16 at 64: 4x4 patches, G=4, T=16; for tests.
     "tiny": dict(backbone="vit_tiny_patch16_224", img_size=64, num_frames=16, region_grid=4,
                  lstm_hidden=32, num_heads=4, backbone_kwargs=(("depth", 2),)),

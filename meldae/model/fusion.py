@@ -3,11 +3,17 @@
 Fusion, per frame (the paper concatenates F_enhanced with F_global without saying how a
 clip-level set of N tokens meets T frame features; DESIGN §2.5 leaves it to us): every
 frame's F_global vector cross-attends to the N enhanced tokens (what of the clip's ME
-evidence concerns this frame?), the answer is concatenated with F_global and an MLP maps
-the 2D-wide concatenation back to D, added to F_global as a residual:
+evidence concerns this frame?); beside that answer stands the frame's own share of the
+enhanced tokens, the frame evidence e_t (the attended values that came from frame t's
+regions, see :mod:`meldae.model.enhancer`). The three are concatenated and an MLP maps the
+3D-wide concatenation back to D, added to F_global as a residual:
 
     ctx_t   = CrossAttn(q = F_global[t], k = v = F_enhanced)        # (D,)
-    fused_t = F_global[t] + MLP([F_global[t] ; ctx_t])              # (D,)
+    fused_t = F_global[t] + MLP([F_global[t] ; ctx_t ; e_t])        # (D,)
+
+Without e_t a frame learns where the clip's ME is only through F_global (the CLS tokens),
+which hides small regional motion; with it the attention that a query pays to a frame's
+regions reaches that frame's localisation score directly.
 
 The MELDAE* ablation (no enhancer) uses :class:`GlobalOnlyFusion`: the same residual MLP on
 F_global alone.
@@ -27,12 +33,12 @@ class FrameFusion(nn.Module):
     def __init__(self, dim: int, num_heads: int, dropout: float = 0.0) -> None:
         super().__init__()
         self.attn = CrossAttention(dim, num_heads, dropout)
-        self.mlp = MLP(2 * dim, 2 * dim, dim, dropout)
+        self.mlp = MLP(3 * dim, 2 * dim, dim, dropout)
 
-    def forward(self, f_global: Tensor, f_enhanced: Tensor) -> Tensor:
-        """F_global (B, T, D), F_enhanced (B, N, D) -> fused (B, T, D)."""
+    def forward(self, f_global: Tensor, f_enhanced: Tensor, frame_evidence: Tensor) -> Tensor:
+        """F_global (B, T, D), F_enhanced (B, N, D), frame evidence (B, T, D) -> fused (B, T, D)."""
         ctx, _ = self.attn(f_global, f_enhanced)  # (B, T, D), SDPA path
-        return f_global + self.mlp(torch.cat([f_global, ctx], dim=-1))  # (B, T, D)
+        return f_global + self.mlp(torch.cat([f_global, ctx, frame_evidence], dim=-1))  # (B, T, D)
 
 
 class GlobalOnlyFusion(nn.Module):
@@ -42,8 +48,8 @@ class GlobalOnlyFusion(nn.Module):
         super().__init__()
         self.mlp = MLP(dim, 2 * dim, dim, dropout)
 
-    def forward(self, f_global: Tensor, f_enhanced: Tensor) -> Tensor:
-        """F_global (B, T, D), ignored (B, 0, D) -> fused (B, T, D)."""
+    def forward(self, f_global: Tensor, f_enhanced: Tensor, frame_evidence: Tensor) -> Tensor:
+        """F_global (B, T, D); the empty tokens and zero evidence are ignored -> fused (B, T, D)."""
         return f_global + self.mlp(f_global)  # (B, T, D)
 
 
@@ -59,6 +65,9 @@ class MultiTaskHead(nn.Module):
         self.me = nn.Linear(dim, 1)
         self.state = nn.Linear(dim, 1)
         self.loc = nn.Linear(dim, 1)
+        # Start S_loc near a 10% prior, as detection heads trained with focal-type losses do:
+        # from 0.5 the overlap loss first drives every frame positive.
+        nn.init.constant_(self.loc.bias, -2.2)
 
     def forward(self, fused: Tensor, f_enhanced: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Fused (B, T, D), F_enhanced (B, N, D) -> loc (B, T), state (B, T), me (B,) logits."""

@@ -39,21 +39,48 @@ class CrossAttention(nn.Module):
             averaged over heads (B, Q, L) in float32, else None.
         """
         B, Q, D = query.shape
-        L = context.shape[1]
-        q = self.q_proj(self.norm_q(query)).view(B, Q, self.num_heads, self.head_dim).transpose(1, 2)  # (B, h, Q, dh)
-        kv = self.kv_proj(self.norm_kv(context)).view(B, L, 2, self.num_heads, self.head_dim)  # (B, L, 2, h, dh)
-        k, v = kv.permute(2, 0, 3, 1, 4).unbind(0)  # (B, h, L, dh) each
+        q, k, v = self._project(query, context)  # (B, h, Q, dh), (B, h, L, dh) x2
         weights = None
         if need_weights:
-            with torch.autocast(q.device.type, enabled=False):  # the map itself in float32
-                scores = (q.float() @ k.float().transpose(-2, -1)) / math.sqrt(self.head_dim)  # (B, h, Q, L)
-                probs = scores.softmax(dim=-1)  # (B, h, Q, L)
+            probs = self._probs(q, k)  # (B, h, Q, L) float32
             out = probs.to(v.dtype) @ v  # (B, h, Q, dh)
             weights = probs.mean(dim=1)  # (B, Q, L)
         else:
             out = F.scaled_dot_product_attention(q, k, v)  # (B, h, Q, dh)
         out = out.transpose(1, 2).reshape(B, Q, D)  # (B, Q, D)
         return self.out_drop(self.out_proj(out)), weights
+
+    def forward_with_sources(self, query: Tensor, context: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Attend like :meth:`forward` and also say how much each context item contributed.
+
+        Returns:
+            The attended values (B, Q, D); the weights averaged over heads (B, Q, L) in
+            float32; and the per-context-item contributions summed over the queries,
+            (B, L, D) before the output projection: ``sum_q p[q, l] * v[l]`` per head.
+        """
+        B, Q, D = query.shape
+        q, k, v = self._project(query, context)  # (B, h, Q, dh), (B, h, L, dh) x2
+        probs = self._probs(q, k)  # (B, h, Q, L) float32
+        out = probs.to(v.dtype) @ v  # (B, h, Q, dh)
+        out = out.transpose(1, 2).reshape(B, Q, D)  # (B, Q, D)
+        share = probs.sum(dim=2).to(v.dtype)  # (B, h, L): attention each item received
+        sources = (share[..., None] * v).transpose(1, 2).reshape(B, -1, D)  # (B, L, D)
+        return self.out_drop(self.out_proj(out)), probs.mean(dim=1), sources
+
+    def _project(self, query: Tensor, context: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Queries (B, Q, D), context (B, L, D) -> per-head q (B, h, Q, dh), k and v (B, h, L, dh)."""
+        B, Q, _ = query.shape
+        L = context.shape[1]
+        q = self.q_proj(self.norm_q(query)).view(B, Q, self.num_heads, self.head_dim).transpose(1, 2)  # (B, h, Q, dh)
+        kv = self.kv_proj(self.norm_kv(context)).view(B, L, 2, self.num_heads, self.head_dim)  # (B, L, 2, h, dh)
+        k, v = kv.permute(2, 0, 3, 1, 4).unbind(0)  # (B, h, L, dh) each
+        return q, k, v
+
+    def _probs(self, q: Tensor, k: Tensor) -> Tensor:
+        """The softmax attention map (B, h, Q, L), computed in float32 even under autocast."""
+        with torch.autocast(q.device.type, enabled=False):
+            scores = (q.float() @ k.float().transpose(-2, -1)) / math.sqrt(self.head_dim)  # (B, h, Q, L)
+            return scores.softmax(dim=-1)  # (B, h, Q, L)
 
 
 class MLP(nn.Module):

@@ -12,10 +12,9 @@ Data path for a window of T face crops (B, T, 3, S, S):
 5. heads -> loc logits (B, T), state logits (B, T), clip ME logit (B,).
 
 The ablation switches choose modules at construction time; ``forward`` has no branches on
-them. ``forward(frames, need_attention=False)`` runs the enhancer's SDPA fast path and
-returns ``attention=None`` (training needs no attention map); the default computes the
-explicit softmax and returns the map (inference, the app's attention panel). Both paths give
-the same logits.
+them. ``forward(frames, need_attention=False)`` returns ``attention=None`` (training needs no
+attention map); the default also returns the map (inference, the app's attention panel).
+Both give the same logits.
 """
 
 from __future__ import annotations
@@ -51,6 +50,7 @@ class MELDAEFeatures:
     f_global: Tensor  # (B, T, D)
     f_enhanced: Tensor  # (B, N, D); (B, 0, D) without the enhancer
     attention: Tensor | None  # (B, N, T, G, G) or None
+    frame_evidence: Tensor  # (B, T, D): each frame's share of the enhanced tokens; zeros without the enhancer
 
 
 class MELDAE(nn.Module):
@@ -62,11 +62,12 @@ class MELDAE(nn.Module):
         self.encoder = build_frame_encoder(cfg)
         E, D = self.encoder.embed_dim, cfg.dim
         self.temporal = (
-            BiLSTMTemporal(E, cfg.lstm_hidden, cfg.dropout) if cfg.use_lstm
-            else LinearTemporal(E, D, cfg.dropout)
+            BiLSTMTemporal(E, cfg.lstm_hidden, cfg.dropout, cfg.motion_features) if cfg.use_lstm
+            else LinearTemporal(E, D, cfg.dropout, cfg.motion_features)
         )
         self.enhancer = (
-            MEEnhancer(E, D, cfg.region_grid, cfg.num_frames, cfg.num_queries, cfg.num_heads, cfg.dropout)
+            MEEnhancer(E, D, cfg.region_grid, cfg.num_frames, cfg.num_queries, cfg.num_heads, cfg.dropout,
+                       cfg.motion_features)
             if cfg.use_enhancer else NoEnhancer(D)
         )
         self.fusion = (
@@ -112,12 +113,12 @@ class MELDAE(nn.Module):
         cls, grid = self.encoder(frames.flatten(0, 1))  # (B*T, E), (B*T, E, h, w)
         f_global = self.temporal(cls.view(B, T, -1))  # (B, T, D)
         grid = grid.view(B, T, *grid.shape[1:])  # (B, T, E, h, w)
-        f_enhanced, attention = self.enhancer(grid, need_attention=need_attention)  # (B, N, D), (B, N, T, G, G)
-        return MELDAEFeatures(f_global, f_enhanced, attention)
+        f_enhanced, attention, evidence = self.enhancer(grid, need_attention=need_attention)  # (B,N,D), (B,N,T,G,G), (B,T,D)
+        return MELDAEFeatures(f_global, f_enhanced, attention, evidence)
 
     def forward_head(self, features: MELDAEFeatures) -> MELDAEOutput:
         """Fusion and the three heads."""
-        fused = self.fusion(features.f_global, features.f_enhanced)  # (B, T, D)
+        fused = self.fusion(features.f_global, features.f_enhanced, features.frame_evidence)  # (B, T, D)
         loc_logits, state_logits, me_logit = self.head(fused, features.f_enhanced)  # (B, T), (B, T), (B,)
         return MELDAEOutput(loc_logits, state_logits, me_logit, features.attention)
 

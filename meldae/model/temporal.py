@@ -6,6 +6,31 @@ import torch
 from torch import Tensor, nn
 
 
+class MotionInput(nn.Module):
+    """Per-frame input of the temporal model: the CLS vector, and (``motion``) its deviation
+    from the window mean, normalised on its own.
+
+    A face that does not move gives nearly the same CLS vector in every frame; an ME or
+    speech is a small departure from it. Normalising that departure separately keeps it from
+    drowning in the common part, which a model trained from scratch otherwise does not learn
+    to separate (docs/bench-train.md).
+    """
+
+    def __init__(self, in_dim: int, motion: bool) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(in_dim)
+        self.motion_norm = nn.LayerNorm(in_dim) if motion else None
+        self.out_dim = 2 * in_dim if motion else in_dim
+
+    def forward(self, cls: Tensor) -> Tensor:
+        """CLS vectors (B, T, E) -> (B, T, E) or, with motion, (B, T, 2E)."""
+        x = self.norm(cls)  # (B, T, E)
+        if self.motion_norm is None:
+            return x
+        deviation = cls - cls.mean(dim=1, keepdim=True)  # (B, T, E)
+        return torch.cat([x, self.motion_norm(deviation)], dim=-1)  # (B, T, 2E)
+
+
 class BiLSTMTemporal(nn.Module):
     """Bi-LSTM over the T CLS vectors (paper §4.1): (B, T, E) -> (B, T, 2*hidden).
 
@@ -13,28 +38,28 @@ class BiLSTMTemporal(nn.Module):
     every call costs more (cuDNN re-packs them) than the float32 recurrence over T steps.
     """
 
-    def __init__(self, in_dim: int, hidden: int, dropout: float = 0.0) -> None:
+    def __init__(self, in_dim: int, hidden: int, dropout: float = 0.0, motion: bool = True) -> None:
         super().__init__()
-        self.norm = nn.LayerNorm(in_dim)
-        self.lstm = nn.LSTM(in_dim, hidden, batch_first=True, bidirectional=True)
+        self.input = MotionInput(in_dim, motion)
+        self.lstm = nn.LSTM(self.input.out_dim, hidden, batch_first=True, bidirectional=True)
         self.drop = nn.Dropout(dropout)
 
     def forward(self, cls: Tensor) -> Tensor:
         """CLS vectors (B, T, E) -> F_global (B, T, D)."""
         with torch.autocast(cls.device.type, enabled=False):
-            f_global, _ = self.lstm(self.norm(cls.float()))  # (B, T, D) float32
+            f_global, _ = self.lstm(self.input(cls.float()))  # (B, T, D) float32
         return self.drop(f_global)
 
 
 class LinearTemporal(nn.Module):
     """Ablation "w/o Bi-LSTM": a per-frame linear projection, (B, T, E) -> (B, T, D)."""
 
-    def __init__(self, in_dim: int, out_dim: int, dropout: float = 0.0) -> None:
+    def __init__(self, in_dim: int, out_dim: int, dropout: float = 0.0, motion: bool = True) -> None:
         super().__init__()
-        self.norm = nn.LayerNorm(in_dim)
-        self.proj = nn.Linear(in_dim, out_dim)
+        self.input = MotionInput(in_dim, motion)
+        self.proj = nn.Linear(self.input.out_dim, out_dim)
         self.drop = nn.Dropout(dropout)
 
     def forward(self, cls: Tensor) -> Tensor:
         """CLS vectors (B, T, E) -> F_global (B, T, D)."""
-        return self.drop(self.proj(self.norm(cls)))  # (B, T, D)
+        return self.drop(self.proj(self.input(cls)))  # (B, T, D)

@@ -65,6 +65,10 @@ def _create(cfg: MELDAEConfig, pretrained: bool, overlay: dict[str, Any] | None 
     kwargs: dict[str, Any] = {"num_classes": 0, **dict(cfg.backbone_kwargs)}
     if overlay:
         kwargs["pretrained_cfg_overlay"] = overlay
+    if pretrained and "depth" in kwargs:
+        # A shortened ViT (the lite and tiny presets) takes the first `depth` blocks of the
+        # pretrained weights; the deeper blocks' weights are left unused.
+        kwargs["pretrained_strict"] = False
     try:
         return timm.create_model(cfg.backbone, pretrained=pretrained, img_size=cfg.img_size, **kwargs)
     except TypeError as exc:
