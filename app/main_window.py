@@ -167,7 +167,8 @@ class MainWindow(QMainWindow):
     def _build_training_tab(self) -> None:
         from app.training_tab import TrainingTab
 
-        self.training = TrainingTab(project_getter=lambda: self.review.project, parent=self)
+        self.training = TrainingTab(project_getter=lambda: self.review.project, parent=self,
+                                    checkpoint_getter=self.active_checkpoint)
         self.training.use_checkpoint_requested.connect(self.use_checkpoint)
         self.add_tab(self.training, "Training")
 
@@ -189,6 +190,14 @@ class MainWindow(QMainWindow):
         if clip is not None and self.review.session is not None and self.player.frame_count > 0:
             self.scores.start(clip.video_path, self.player.frame_count, self.player.fps)
         self.show_status(f"Model: {checkpoint}", 8000)
+
+    def active_checkpoint(self) -> Path | None:
+        """The checkpoint the Review tab scores with (the bundled demo model by default);
+        None when that file is missing."""
+        from meldae.paths import demo_checkpoint
+
+        path = Path(self.scores.checkpoint or demo_checkpoint())
+        return path if path.is_file() else None
 
     def add_tab(self, widget: QWidget, title: str) -> int:
         """Add a tab (e.g. the training tab) after the Review tab; returns its index."""

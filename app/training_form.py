@@ -5,6 +5,8 @@ with a dialog) with check boxes; clips the annotator marked as reviewed are chec
 Clips without an ``.eaf`` cannot teach the model anything and cannot be checked (their
 tooltip says so). :class:`HyperParameterForm` edits a
 :class:`app.training_process.TrainingSettings`; choosing a preset fills in its defaults.
+"Start from" fine-tunes the Review tab's active model (``--init-from``; its checkpoint fixes
+the preset and N) or trains a new model of the chosen preset.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from app.training_process import TrainingSettings
 log = logging.getLogger(__name__)
 
 DEVICES = ("auto", "cpu", "cuda")
+SHAPE_FROM_CHECKPOINT = "Disabled: the model's shape comes from the checkpoint being fine-tuned"
 _REVIEW_TEXT = {ClipReview.UNREVIEWED: "unreviewed", ClipReview.IN_PROGRESS: "in progress",
                 ClipReview.DONE: "reviewed"}
 
@@ -262,14 +265,20 @@ class HyperParameterForm(QWidget):
         from meldae.model import PRESETS
         from meldae.train.config import LOCALISATION_LOSSES
 
+        self.start_from = QComboBox(self)
+        self.start_from.setToolTip("Fine-tune the Review tab's model on these clips, or train "
+                                   "a new model from scratch")
+        self._active: Path | None = None     # the Review tab's checkpoint
+        self._start_problem: str | None = None
         self.preset = QComboBox(self)
         self.preset.addItems(list(PRESETS))
-        self.preset.setToolTip("paper: ViT-B/16 at 224 (GPU); lite: small ViT at 160 (CPU); "
-                               "tiny: smoke tests")
+        self._preset_tip = ("paper: ViT-B/16 at 224 (GPU); lite: small ViT at 160 (CPU); "
+                            "tiny: smoke tests")
+        self.preset.setToolTip(self._preset_tip)
         self.epochs = self._spin(1, 10_000, "Passes over the training windows")
         self.batch_size = self._spin(1, 4096, "Windows per optimiser step")
-        self.lr_backbone = self._float_edit("Backbone learning rate; empty: 1e-5 with "
-                                            "pretrained weights, else the new parts' rate")
+        self.lr_backbone = self._float_edit("Backbone learning rate; empty: 1e-5 when "
+                                            "fine-tuning, else the new parts' rate")
         self.lr_backbone.setPlaceholderText("auto")
         self.lr_new = self._float_edit("Learning rate of the Bi-LSTM, enhancer, fusion and heads")
         self.loc_loss = QComboBox(self)
@@ -285,6 +294,8 @@ class HyperParameterForm(QWidget):
         self.device.setToolTip("auto: CUDA when present, else the CPU")
         self._build_layout()
         self.set_settings(preset_settings("lite"))
+        self.set_active_checkpoint(None)
+        self.start_from.currentIndexChanged.connect(self._on_start_from_changed)
         self.preset.currentTextChanged.connect(self._on_preset_current_text_changed)
         self.loc_loss.currentTextChanged.connect(self._update_lam)
         for widget in (self.epochs, self.batch_size, self.lam, self.num_queries, self.max_steps):
@@ -313,6 +324,8 @@ class HyperParameterForm(QWidget):
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setHorizontalSpacing(8)
+        grid.addWidget(QLabel("Start from", self, buddy=self.start_from), 0, 0)
+        grid.addWidget(self.start_from, 0, 1, 1, 3)
         rows = ((("Preset", self.preset), ("Device", self.device)),
                 (("Epochs", self.epochs), ("Batch size", self.batch_size)),
                 (("LR backbone", self.lr_backbone), ("LR new parts", self.lr_new)),
@@ -323,13 +336,67 @@ class HyperParameterForm(QWidget):
                 label = QLabel(text, self)
                 label.setBuddy(widget)
                 label.setToolTip(widget.toolTip())
-                grid.addWidget(label, row, 2 * pair)
-                grid.addWidget(widget, row, 2 * pair + 1)
+                grid.addWidget(label, row + 1, 2 * pair)
+                grid.addWidget(widget, row + 1, 2 * pair + 1)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
 
     def _on_preset_current_text_changed(self, name: str) -> None:
         self.set_settings(preset_settings(name, self.device.currentText()))
+        self.start_from.setItemText(self.start_from.count() - 1, f"New model (preset {name})")
+        self.changed.emit()
+
+    # ------------------------------------------------------------------ start from
+    def set_active_checkpoint(self, path: Path | None) -> None:
+        """Offer fine-tuning ``path`` (the Review tab's model); chosen when first offered."""
+        path = None if path is None else Path(path)
+        had_active, tuning = self._active is not None, self.init_from() is not None
+        self._active = path
+        self.start_from.blockSignals(True)
+        self.start_from.clear()
+        if path is not None:
+            self.start_from.addItem(f"Active model ({path.stem})", str(path))
+            self.start_from.setItemData(0, str(path), Qt.ItemDataRole.ToolTipRole)
+        self.start_from.addItem(f"New model (preset {self.preset.currentText()})", None)
+        self.start_from.setCurrentIndex(0 if path is not None and (tuning or not had_active)
+                                        else self.start_from.count() - 1)
+        self.start_from.blockSignals(False)
+        self._on_start_from_changed()
+
+    @property
+    def active_checkpoint(self) -> Path | None:
+        """The checkpoint offered as "Active model" (None: only a new model)."""
+        return self._active
+
+    def init_from(self) -> Path | None:
+        """The checkpoint to fine-tune, or None for a new model."""
+        data = self.start_from.currentData()
+        return Path(data) if data else None
+
+    def _on_start_from_changed(self, *_args) -> None:
+        """Fine-tuning: show the checkpoint's preset and N, and lock them."""
+        from meldae.checkpoint import CheckpointError, read_checkpoint_info
+        from meldae.model import config_from_dict
+        from meldae.train.config import matching_preset
+
+        path, self._start_problem = self.init_from(), None
+        if path is not None:
+            try:
+                cfg = config_from_dict(read_checkpoint_info(path)["model"])
+            except (CheckpointError, ValueError) as exc:
+                self._start_problem = f"Start from: {exc}"
+            else:
+                self.preset.blockSignals(True)
+                self.preset.setCurrentText(matching_preset(cfg) or self.preset.currentText())
+                self.preset.blockSignals(False)
+                self.num_queries.setValue(cfg.num_queries)
+        tuning = path is not None
+        self.start_from.setItemText(self.start_from.count() - 1,
+                                    f"New model (preset {self.preset.currentText()})")
+        for widget, tip in ((self.preset, self._preset_tip), (self.num_queries,
+                            "N, the enhancer's learnable ME query tokens")):
+            widget.setEnabled(not tuning)
+            widget.setToolTip(SHAPE_FROM_CHECKPOINT if tuning else tip)
         self.changed.emit()
 
     def _update_lam(self, *_args) -> None:
@@ -371,6 +438,8 @@ class HyperParameterForm(QWidget):
 
     def problem(self) -> str | None:
         """Why the values cannot be used, or None."""
+        if self._start_problem:
+            return self._start_problem
         for name, edit, optional in (("LR backbone", self.lr_backbone, True),
                                      ("LR new parts", self.lr_new, False)):
             text = edit.text().strip()
@@ -400,4 +469,5 @@ class HyperParameterForm(QWidget):
             lr_backbone=float(backbone) if backbone else None,
             lr_new=float(self.lr_new.text()), loc_loss=self.loc_loss.currentText(),
             lam=self.lam.value(), num_queries=self.num_queries.value(),
-            max_steps=self.max_steps.value() or None, device=self.device.currentText())
+            max_steps=self.max_steps.value() or None, device=self.device.currentText(),
+            init_from=self.init_from())

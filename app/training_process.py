@@ -53,13 +53,21 @@ class TrainingSettings:
     num_queries: int = 16               # N enhancer query tokens
     max_steps: int | None = None        # cap of optimiser steps per epoch (quick runs)
     device: str = "auto"                # auto | cpu | cuda | cuda:N
+    init_from: Path | None = None       # fine-tune this checkpoint (its config fixes the model)
 
     def train_flags(self) -> list[str]:
-        """The hyper-parameter flags of ``meldae train`` for a new run."""
-        flags = ["--preset", self.preset, "--epochs", str(self.epochs),
-                 "--batch-size", str(self.batch_size), "--lr-new", repr(float(self.lr_new)),
-                 "--loc-loss", self.loc_loss, "--lam", repr(float(self.lam)),
-                 "--num-queries", str(self.num_queries)]
+        """The hyper-parameter flags of ``meldae train`` for a new run.
+
+        Fine-tuning (``init_from``) passes ``--init-from`` instead of ``--preset`` and
+        ``--num-queries``: the model's shape comes from the checkpoint.
+        """
+        tuning = self.init_from is not None
+        flags = (["--init-from", str(self.init_from)] if tuning else ["--preset", self.preset])
+        flags += ["--epochs", str(self.epochs),
+                  "--batch-size", str(self.batch_size), "--lr-new", repr(float(self.lr_new)),
+                  "--loc-loss", self.loc_loss, "--lam", repr(float(self.lam))]
+        if not tuning:
+            flags += ["--num-queries", str(self.num_queries)]
         if self.lr_backbone is not None:
             flags += ["--lr-backbone", repr(float(self.lr_backbone))]
         if self.max_steps is not None:

@@ -41,6 +41,8 @@ class TrainingTab(QWidget):
 
     Args:
         project_getter: returns the window's open ``app.project.Project`` (or None).
+        checkpoint_getter: returns the Review tab's model checkpoint (or None); "Start from"
+            offers to fine-tune it.
         parent: Qt parent.
         stop_grace_ms: how long a stopped run may take to save before it is killed.
 
@@ -53,8 +55,9 @@ class TrainingTab(QWidget):
     run_finished = Signal(str, str)
 
     def __init__(self, project_getter=None, parent: QWidget | None = None,
-                 stop_grace_ms: int = STOP_GRACE_MS) -> None:
+                 stop_grace_ms: int = STOP_GRACE_MS, checkpoint_getter=None) -> None:
         super().__init__(parent)
+        self.checkpoint_getter = checkpoint_getter
         self.run_dir: Path | None = None
         self.runs_root: Path | None = None      # None: <clip folder>/.meldae/runs
         self.active_checkpoint: Path | None = None
@@ -79,6 +82,7 @@ class TrainingTab(QWidget):
         self._tick.timeout.connect(self._update_times)
         self.clips.selection_changed.connect(self._update_buttons)
         self.form.changed.connect(self._update_buttons)
+        self.refresh_active_checkpoint()
         self._update_buttons()
 
     # ------------------------------------------------------------------ building
@@ -142,8 +146,16 @@ class TrainingTab(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.splitter)
 
+    def refresh_active_checkpoint(self) -> None:
+        """Offer the Review tab's current model under "Start from" (fine-tuning)."""
+        path = self.checkpoint_getter() if self.checkpoint_getter else None
+        path = None if path is None else Path(path)
+        if path != self.form.active_checkpoint and not self.process.running:
+            self.form.set_active_checkpoint(path)
+
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         self.clips.refresh_from_open_project()
+        self.refresh_active_checkpoint()
         self._update_buttons()
         super().showEvent(event)
 
@@ -163,7 +175,8 @@ class TrainingTab(QWidget):
         self._set_run_dir(run_dir)
         self.plots.clear()
         self.log_view.clear()
-        self.append_log(f"[studio] training on {len(clips)} clip(s) from {data_dir}")
+        self.append_log(f"[studio] training on {len(clips)} clip(s) from {data_dir}"
+                        + (f", fine-tuning {settings.init_from}" if settings.init_from else ""))
         self._launch(train_arguments(data_dir, run_dir, settings))
         return True
 
@@ -204,6 +217,7 @@ class TrainingTab(QWidget):
         self.status.model_label.setToolTip(str(best))
         self.append_log(f"[studio] {best} is now the model of the Review tab")
         self.use_checkpoint_requested.emit(best)
+        self.form.set_active_checkpoint(best)
 
     def open_run(self, run_dir: Path) -> bool:
         """Show an existing run folder: its curves, settings, and what can be done with it."""

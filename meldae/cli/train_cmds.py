@@ -42,6 +42,9 @@ def _add_train(subparsers) -> None:
     p.add_argument("--out", type=Path, required=True, help="run folder")
     p.add_argument("--resume", action="store_true",
                    help="continue the run in --out exactly where it stopped")
+    p.add_argument("--init-from", type=Path, default=None, dest="init_from",
+                   metavar="CKPT", help="fine-tune: start from the weights of CKPT "
+                   "(NAME.safetensors); the model config comes from it")
     _add_common_train_flags(p)
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--lr-backbone", type=float, default=None)
@@ -79,9 +82,53 @@ def _configs_for_train(args):
                                                  str(config_json))
         if args.epochs is not None:
             train_cfg = train_config_from_dict({"epochs": args.epochs}, base=train_cfg)
+        if getattr(args, "init_from", None) is not None:
+            log.info("--init-from is ignored on --resume: the run continues from its own "
+                     "last checkpoint (it started from %s)", train_cfg.init_from or "scratch")
         return model_cfg, train_cfg
     model_flags = {"num_queries": args.num_queries}
+    if getattr(args, "init_from", None) is not None:
+        return _configs_for_fine_tuning(args, model_flags)
     return resolve_configs(args.preset or "lite", args.config, model_flags, _train_flags(args))
+
+
+def _configs_for_fine_tuning(args, model_flags: dict):
+    """Model config from the ``--init-from`` checkpoint; flags that disagree are an error.
+
+    Raises:
+        CheckpointError: missing files or not a MELDAE checkpoint.
+        ConfigError: ``--preset``, ``--num-queries`` or ``--config`` ask for another model.
+    """
+    from dataclasses import replace
+
+    from meldae.checkpoint import CheckpointError, checkpoint_paths, read_checkpoint_info
+    from meldae.model import config_from_dict
+    from meldae.train.config import (
+        ConfigError, matching_preset, model_differences, read_config_file, resolve_configs,
+    )
+
+    st_path, json_path = checkpoint_paths(args.init_from)
+    doc = read_checkpoint_info(json_path)
+    if not st_path.is_file():
+        raise CheckpointError(f"{st_path}: checkpoint weights not found (beside {json_path.name})")
+    try:
+        ckpt_cfg = config_from_dict(doc["model"])
+    except ValueError as exc:
+        raise CheckpointError(f"{json_path}: {exc}") from exc
+    file_asks = False
+    if args.config is not None:
+        file_preset, file_model, _ = read_config_file(args.config)
+        file_asks = bool(file_preset or file_model)
+    name = args.preset or matching_preset(ckpt_cfg) or "lite"
+    wanted, train_cfg = resolve_configs(name, args.config, model_flags, _train_flags(args))
+    asked = args.preset is not None or file_asks or args.num_queries is not None
+    differences = model_differences(wanted, ckpt_cfg) if asked else []
+    if differences:
+        raise ConfigError(f"--init-from {st_path}: the model's shape comes from the checkpoint, "
+                          f"but the flags ask for {', '.join(differences)}")
+    train_cfg = replace(train_cfg, lr_backbone=train_cfg.backbone_lr(pretrained=True),
+                        init_from=str(st_path.resolve()))
+    return replace(ckpt_cfg, pretrained=False, weights_path=None), train_cfg
 
 
 def cmd_train(args) -> int:

@@ -59,6 +59,7 @@ class TrainConfig:
     max_steps_per_epoch: int | None = None  # cap the steps of an epoch (quick runs)
     state_every_steps: int = 0             # also save resume state every K steps (0: epochs only)
     deterministic: bool = False            # torch.use_deterministic_algorithms (slower)
+    init_from: str | None = None           # fine-tuning: the checkpoint the weights start from
 
     def __post_init__(self) -> None:
         problems = []
@@ -244,3 +245,22 @@ def configs_from_json(data: dict[str, Any], source: str = "config.json"):
     except ValueError as exc:
         raise ConfigError(f"{source}: {exc}") from exc
     return model_cfg, train_config_from_dict(data["train"], source=source)
+
+
+def model_differences(wanted, actual) -> list[str]:
+    """``"field=wanted (checkpoint: actual)"`` for each model-shape field that differs.
+
+    ``pretrained`` and ``weights_path`` (where the first weights come from) are not shape.
+    """
+    skip = {"pretrained", "weights_path"}
+    return [f"{f.name}={getattr(wanted, f.name)!r} (checkpoint: {getattr(actual, f.name)!r})"
+            for f in fields(actual)
+            if f.name not in skip and getattr(wanted, f.name) != getattr(actual, f.name)]
+
+
+def matching_preset(model_cfg) -> str | None:
+    """The preset whose model ``model_cfg`` is (any N; shape fields only), or None."""
+    from meldae.model import PRESETS, preset
+
+    return next((name for name in PRESETS if not model_differences(
+        preset(name, num_queries=model_cfg.num_queries), model_cfg)), None)

@@ -121,6 +121,20 @@ def _prepare_crops_first(data_dir: Path, model_cfg, cfg: TrainConfig, env) -> No
     barrier(env)
 
 
+def _load_init_weights(model, path: Path) -> None:
+    """Fine-tuning: replace the random initial weights by those of a checkpoint.
+
+    Every rank loads the same file, so the replicas stay identical under torchrun.
+
+    Raises:
+        CheckpointError: the weights do not fit the model (names the first mismatch).
+    """
+    from meldae.checkpoint import load_weights
+
+    load_weights(model, path)
+    log.info("fine-tuning: initial weights from %s", path)
+
+
 def train_folder(data_dir: Path, run_dir: Path, model_cfg, train_cfg: TrainConfig, *,
                  resume: bool = False, device: str = "auto", json_progress: bool = False,
                  progress_bar: bool | None = None, stop_after_steps: int | None = None):
@@ -131,7 +145,8 @@ def train_folder(data_dir: Path, run_dir: Path, model_cfg, train_cfg: TrainConfi
         run_dir: the run folder (checkpoints, state, logs).
         model_cfg: the model config.
         train_cfg: the training config.
-        resume: continue ``run_dir`` exactly where it stopped.
+        resume: continue ``run_dir`` exactly where it stopped (``train_cfg.init_from``
+            is then not loaded: the run's own ``last`` checkpoint is).
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         json_progress: progress events as JSON lines on stdout.
         progress_bar: tqdm on stderr (None: when stderr is a terminal).
@@ -142,6 +157,7 @@ def train_folder(data_dir: Path, run_dir: Path, model_cfg, train_cfg: TrainConfi
 
     Raises:
         TrainingError: the run cannot start (the message says why).
+        CheckpointError: ``train_cfg.init_from`` does not fit the model config.
     """
     from meldae.train import distributed as D
     from meldae.train.loop import Trainer
@@ -149,6 +165,9 @@ def train_folder(data_dir: Path, run_dir: Path, model_cfg, train_cfg: TrainConfi
     data_dir, run_dir = Path(data_dir), Path(run_dir)
     if resume and not (run_dir / "train_state.json").is_file():
         raise TrainingError(f"{run_dir}: nothing to resume (no train_state.json)")
+    init_from = None if resume else train_cfg.init_from
+    if init_from is not None and not Path(init_from).is_file():
+        raise TrainingError(f"{init_from}: checkpoint to fine-tune not found")
     env = D.detect_env()
     D.init_distributed(env, D.pick_device(device, env))
     if env.is_distributed:
@@ -157,8 +176,11 @@ def train_folder(data_dir: Path, run_dir: Path, model_cfg, train_cfg: TrainConfi
     trainer = Trainer(model_cfg, train_cfg, run_dir, data.train_set, data.val_clips,
                       device=device, json_progress=json_progress, progress_bar=progress_bar,
                       meta={"trained_on": str(data_dir.resolve()),
+                            "init_from": train_cfg.init_from,
                             "splits": {k: [c.name for c in getattr(data.splits, k)]
                                        for k in ("train", "val", "test")}})
+    if init_from is not None:
+        _load_init_weights(trainer.model, Path(init_from))
     try:
         return trainer.fit(resume=resume, stop_after_steps=stop_after_steps)
     finally:

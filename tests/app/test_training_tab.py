@@ -306,8 +306,9 @@ def test_an_empty_folder_fails_with_the_error_event(qtbot, tab, tmp_path):
 
 
 @pytest.mark.slow
-def test_train_stop_resume_and_use_the_checkpoint(qtbot, window, tmp_path):
-    """A real tiny run from the window's tab: curves fill, stop, resume, activate."""
+def test_train_stop_resume_and_use_the_checkpoint(qtbot, window, tmp_path, tiny_checkpoint):
+    """A real tiny run from the window's tab, fine-tuning the window's model: curves fill,
+    stop, resume, activate."""
     from meldae.data.synth import synthesize
 
     clips = tmp_path / "train_clips"
@@ -321,6 +322,7 @@ def test_train_stop_resume_and_use_the_checkpoint(qtbot, window, tmp_path):
     window.tabs.setCurrentWidget(tab)                  # the tab follows the open project
     assert len(tab.clips.selected_clips()) == 3
     tab.form.set_settings(tiny_settings())
+    assert tab.form.init_from() == Path(tiny_checkpoint)     # "Active model" by default
     assert tab.start()
     assert not tab.start_button.isEnabled() and tab.stop_button.isEnabled()
     assert "in progress" in tab.use_button.toolTip()
@@ -330,6 +332,9 @@ def test_train_stop_resume_and_use_the_checkpoint(qtbot, window, tmp_path):
     assert stopped.args[0] == STOPPED
     run = tab.run_dir
     assert (run / "last.safetensors").is_file() and (run / "train_state.json").is_file()
+    config = json.loads((run / "config.json").read_text(encoding="utf-8"))
+    assert config["train"]["init_from"] == str(Path(tiny_checkpoint).resolve())
+    assert config["train"]["lr_backbone"] == 1e-5             # fine-tuning's default
     assert tab.resume_button.isEnabled(), tab.resume_button.toolTip()
     assert tab.status.device_label.text() == "cpu"
     with qtbot.waitSignal(tab.run_finished, timeout=RUN_TIMEOUT_MS) as finished:
@@ -344,4 +349,70 @@ def test_train_stop_resume_and_use_the_checkpoint(qtbot, window, tmp_path):
         tab.use_button.click()
     assert window.scores.checkpoint == run / "best.safetensors"
     assert window.scores.scores.info["meta"]["trained_on"] == str(clips.resolve())
+    assert window.scores.scores.info["meta"]["init_from"] == config["train"]["init_from"]
     assert tab.status.model_label.text() == f"{run.name}/best.safetensors"
+
+
+# ---------------------------------------------------------------------- start from (fine-tuning)
+@pytest.fixture(scope="module")
+def five_query_checkpoint(tmp_path_factory) -> Path:
+    """A ``tiny`` checkpoint with N = 5 queries (the form shows the checkpoint's N)."""
+    import torch
+
+    from meldae.checkpoint import save_checkpoint
+    from meldae.model import MELDAE, preset
+
+    torch.manual_seed(0)
+    return save_checkpoint(tmp_path_factory.mktemp("ckpt5") / "tuned-model",
+                           MELDAE(preset("tiny", num_queries=5)))
+
+
+def test_start_from_defaults_to_the_active_model_and_locks_its_shape(qtbot, tmp_path,
+                                                                       five_query_checkpoint):
+    from app.training_form import SHAPE_FROM_CHECKPOINT
+    from meldae.cli import build_parser
+
+    widget = TrainingTab(checkpoint_getter=lambda: five_query_checkpoint)
+    qtbot.addWidget(widget)
+    form = widget.form
+    assert form.start_from.count() == 2
+    assert form.start_from.currentText() == "Active model (tuned-model)"
+    assert form.start_from.itemText(1) == "New model (preset tiny)"
+    assert form.init_from() == five_query_checkpoint
+    assert (form.preset.currentText(), form.num_queries.value()) == ("tiny", 5)
+    for control in (form.preset, form.num_queries):
+        assert not control.isEnabled() and control.toolTip() == SHAPE_FROM_CHECKPOINT
+    args = train_arguments(tmp_path / "d", tmp_path / "r", form.settings())
+    assert args[args.index("--init-from") + 1] == str(five_query_checkpoint)
+    assert "--preset" not in args and "--num-queries" not in args
+    parsed = build_parser().parse_args(args)
+    assert parsed.init_from == five_query_checkpoint and parsed.preset is None
+
+    form.start_from.setCurrentIndex(1)                       # a new model after all
+    assert form.init_from() is None and form.preset.isEnabled() and form.num_queries.isEnabled()
+    assert form.num_queries.toolTip() != SHAPE_FROM_CHECKPOINT
+    args = train_arguments(tmp_path / "d", tmp_path / "r", form.settings())
+    assert "--init-from" not in args and args[args.index("--preset") + 1] == "tiny"
+    form.set_active_checkpoint(five_query_checkpoint)        # the user's choice is kept
+    assert form.init_from() is None
+    widget.shutdown()
+
+
+def test_start_from_without_a_model_or_with_a_broken_one(tab, tmp_path, own_clips):
+    form = tab.form
+    assert [form.start_from.itemText(i) for i in range(form.start_from.count())] == \
+        ["New model (preset lite)"]
+    assert form.init_from() is None and form.preset.isEnabled()
+    tab.checkpoint_getter = lambda: tmp_path / "gone.safetensors"
+    tab.clips.set_folder(own_clips)
+    tab.refresh_active_checkpoint()
+    assert form.start_from.currentText() == "Active model (gone)"
+    assert form.problem().startswith("Start from:") and "gone.json" in form.problem()
+    assert not tab.start_button.isEnabled()
+    assert "gone.json" in tab.start_button.toolTip()
+
+
+def test_main_window_offers_its_model_for_fine_tuning(window, tiny_checkpoint):
+    assert window.active_checkpoint() == Path(tiny_checkpoint)
+    window.training.refresh_active_checkpoint()
+    assert window.training.form.init_from() == Path(tiny_checkpoint)

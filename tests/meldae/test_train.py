@@ -153,3 +153,127 @@ def test_it_learns_synthetic_micro_expressions(tmp_path):
     f1 = doc["model"]["test"]["f1"]
     assert f1 >= 0.5
     assert all(f1 > b["test"]["f1"] for b in doc["baselines"].values())
+
+
+# ------------------------------------------------------------------ fine-tuning (--init-from)
+def _small_ckpt(path, seed: int = 123, **overrides):
+    """A checkpoint of the shrunk tiny model (8 frames of 32 px) with seeded weights."""
+    from meldae.checkpoint import save_checkpoint
+    from meldae.model import MELDAE, preset
+
+    torch.manual_seed(seed)
+    cfg = preset("tiny", img_size=32, num_frames=8, region_grid=2, **overrides)
+    return save_checkpoint(path, MELDAE(cfg), meta={"note": "init"})
+
+
+def _train_only_config(path):
+    """Training settings only (no model section): one epoch of one step, no warm-up."""
+    path.write_text(json.dumps({"train": {"epochs": 1, "max_steps_per_epoch": 1,
+                                          "batch_size": 2, "num_workers": 0,
+                                          "warmup_steps": 0}}))
+    return path
+
+
+def _two_clip_folder(folder):
+    from meldae.data import synthesize
+    from meldae.data.clipfolder import write_splits_csv
+
+    infos = synthesize(folder, clips=2, seed=3, frames=40, size=128, mes_per_10s=12.0)
+    write_splits_csv(folder / "splits.csv", [(c.name, c.subject, "train") for c in infos])
+
+
+def test_init_from_trains_from_the_checkpoint_weights_and_resumes(tmp_path, caplog):
+    from meldae.cli import main
+
+    data, run = tmp_path / "clips", tmp_path / "run"
+    _two_clip_folder(data)
+    ckpt = _small_ckpt(tmp_path / "init")
+    cfg = _train_only_config(tmp_path / "train.json")
+    # Learning rates of 1e-12: one AdamW step moves a weight by ~1e-12, so the weights
+    # after the step are the initial weights (a random init differs by ~1e-2).
+    argv = ["train", str(data), "--out", str(run), "--init-from", str(ckpt), "--config",
+            str(cfg), "--device", "cpu", "--lr-new", "1e-12", "--lr-backbone", "1e-12"]
+    assert main(argv) == 0
+    init = load_file(str(ckpt))
+    last = load_file(str(run / "last.safetensors"))
+    assert set(last) == set(init)
+    assert max((last[k].float() - init[k].float()).abs().max().item() for k in init) < 1e-8
+    scratch = _small_ckpt(tmp_path / "scratch", seed=0)
+    assert max((load_file(str(scratch))[k] - init[k]).abs().max().item() for k in init) > 1e-3
+    config = json.loads((run / "config.json").read_text())
+    assert config["train"]["init_from"] == str(ckpt.resolve())
+    assert config["model"]["num_frames"] == 8 and config["model"]["img_size"] == 32
+    assert config["train"]["lr_backbone"] == 1e-12              # the flag wins
+    meta = json.loads((run / "last.json").read_text())["meta"]
+    assert meta["init_from"] == str(ckpt.resolve()) and meta["global_step"] == 1
+
+    # --resume continues the run from its own state; --init-from is ignored (logged).
+    other = _small_ckpt(tmp_path / "other", seed=5)
+    with caplog.at_level("INFO", logger="meldae.cli.train_cmds"):
+        assert main(["train", str(data), "--out", str(run), "--resume", "--epochs", "2",
+                     "--device", "cpu", "--init-from", str(other)]) == 0
+    assert "--init-from is ignored on --resume" in caplog.text
+    resumed = json.loads((run / "last.json").read_text())["meta"]
+    assert resumed["global_step"] == 2 and resumed["init_from"] == str(ckpt.resolve())
+    last = load_file(str(run / "last.safetensors"))
+    assert max((last[k].float() - init[k].float()).abs().max().item() for k in init) < 1e-8
+
+
+def _parse_train(argv):
+    from meldae.cli import build_parser
+
+    return build_parser().parse_args(["train", "data", "--out", "run", *argv])
+
+
+def test_init_from_takes_the_model_from_the_checkpoint(tmp_path):
+    from meldae.cli.train_cmds import _configs_for_train
+    from meldae.model import preset
+
+    ckpt = _small_ckpt(tmp_path / "init", num_queries=3)
+    model_cfg, train_cfg = _configs_for_train(_parse_train(["--init-from", str(ckpt)]))
+    assert model_cfg.num_queries == 3 and model_cfg.img_size == 32
+    assert not model_cfg.pretrained and model_cfg.weights_path is None
+    assert train_cfg.lr_backbone == 1e-5            # a pretrained backbone's default
+    assert train_cfg.init_from == str(ckpt.resolve())
+    _, train_cfg = _configs_for_train(_parse_train(["--init-from", str(ckpt),
+                                                    "--lr-backbone", "3e-4"]))
+    assert train_cfg.lr_backbone == 3e-4
+    # the checkpoint is exactly the tiny preset: --preset tiny agrees with it
+    from meldae.checkpoint import save_checkpoint
+    from meldae.model import MELDAE
+
+    exact = save_checkpoint(tmp_path / "tiny", MELDAE(preset("tiny")))
+    model_cfg, train_cfg = _configs_for_train(_parse_train(["--init-from", str(exact),
+                                                            "--preset", "tiny"]))
+    assert model_cfg == preset("tiny") and train_cfg.batch_size == 4   # tiny's training preset
+
+
+@pytest.mark.parametrize("flags, expected", [
+    (["--num-queries", "5"], "num_queries=5 (checkpoint: 3)"),
+    (["--preset", "lite"], "img_size=160 (checkpoint: 32)"),
+])
+def test_init_from_rejects_flags_that_change_the_model(tmp_path, capsys, flags, expected):
+    from meldae.cli import main
+
+    ckpt = _small_ckpt(tmp_path / "init", num_queries=3)
+    status = main(["train", str(tmp_path), "--out", str(tmp_path / "run"),
+                   "--init-from", str(ckpt), *flags])
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and len(err.splitlines()) == 1
+    assert err.startswith("meldae: error: --init-from") and expected in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_init_from_a_missing_or_foreign_file_is_one_line(tmp_path, capsys):
+    from meldae.cli import main
+
+    status = main(["train", str(tmp_path), "--out", str(tmp_path / "run"),
+                   "--init-from", str(tmp_path / "nope.safetensors")])
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and len(err.splitlines()) == 1 and "nope.json" in err
+    (tmp_path / "other.json").write_text(json.dumps({"format": "something-else"}))
+    (tmp_path / "other.safetensors").write_bytes(b"")
+    status = main(["train", str(tmp_path), "--out", str(tmp_path / "run"),
+                   "--init-from", str(tmp_path / "other.safetensors")])
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and len(err.splitlines()) == 1 and "not a MELDAE checkpoint" in err
