@@ -173,20 +173,28 @@ def _add_evaluate(subparsers) -> None:
     p.set_defaults(func=cmd_evaluate)
 
 
-def cmd_evaluate(args) -> int:
-    """Evaluate and print the table (and write JSON)."""
-    from meldae.evaluate import EvaluationError, evaluate_checkpoint, format_report, write_report
+def _report(make_report, json_out: Path | None) -> int:
+    """Run ``make_report()``, print its table and write its JSON; one line on a bad input."""
+    from meldae.evaluate import EvaluationError, format_report, write_report
 
     try:
-        report = evaluate_checkpoint(args.data, args.checkpoint, split=args.split,
-                                     device=args.device, stride=args.stride)
+        report = make_report()
     except EvaluationError as exc:
         print(f"meldae: error: {exc}", file=sys.stderr)
         return 2
     print(format_report(report))
-    if args.json_out:
-        write_report(report, args.json_out)
+    if json_out:
+        write_report(report, json_out)
     return 0
+
+
+def cmd_evaluate(args) -> int:
+    """Evaluate and print the table (and write JSON)."""
+    from meldae.evaluate import evaluate_checkpoint
+
+    return _report(lambda: evaluate_checkpoint(args.data, args.checkpoint, split=args.split,
+                                               device=args.device, stride=args.stride),
+                   args.json_out)
 
 
 def _add_experiment(subparsers) -> None:
@@ -248,18 +256,10 @@ def _add_baseline(subparsers) -> None:
 def cmd_baseline(args) -> int:
     """Run a baseline and print its table (and write JSON)."""
     from meldae.baselines import run_baseline
-    from meldae.evaluate import EvaluationError, format_report, write_report
 
-    try:
-        report = run_baseline(args.method, args.data, split=args.split,
-                              crop_size=args.crop_size, interval=args.interval)
-    except EvaluationError as exc:
-        print(f"meldae: error: {exc}", file=sys.stderr)
-        return 2
-    print(format_report(report))
-    if args.json_out:
-        write_report(report, args.json_out)
-    return 0
+    return _report(lambda: run_baseline(args.method, args.data, split=args.split,
+                                        crop_size=args.crop_size, interval=args.interval),
+                   args.json_out)
 
 
 def _add_train_demo(subparsers) -> None:
