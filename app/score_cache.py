@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -19,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from meldae.faces.cache import content_digest
+from meldae.infer.predict import atomic_savez
 from meldae.paths import cache_dir, demo_checkpoint
 
 log = logging.getLogger(__name__)
@@ -116,14 +115,7 @@ class ClipScores:
             arrays["attention"] = self.attention
         if self.boxes is not None:
             arrays["boxes"] = self.boxes
-        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_savez(path, **arrays)
 
     @classmethod
     def load(cls, path: Path) -> ClipScores:

@@ -120,7 +120,7 @@ def predict_video(video_path: str | Path, model: MELDAE | None = None, device: s
                            int(post["merge_gap"]))
 
 
-def _atomic_savez(path: Path, **arrays: np.ndarray) -> None:
+def atomic_savez(path: Path, **arrays: np.ndarray) -> None:
     """``np.savez_compressed`` to a temporary file beside ``path``, then rename."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -194,7 +194,7 @@ def save_prediction(pred: VideoPrediction, out_dir: str | Path, name: str,
     out.mkdir(parents=True, exist_ok=True)
     npz_path, eaf_path = out / f"{name}.npz", out / f"{name}.eaf"
     csv_path = out / f"{name}.scores.csv"
-    _atomic_savez(
+    atomic_savez(
         npz_path, loc_scores=pred.loc_scores.astype(np.float32),
         state_scores=pred.state_scores.astype(np.float32),
         face_found=pred.face_found.astype(bool), segments=pred.segments.astype(np.int64),
