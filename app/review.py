@@ -258,7 +258,7 @@ class ReviewController(QObject):
 
         settings = postprocess_settings(scores.info)
         self.w.timeline.set_postprocess(settings["threshold"], settings["min_length"],
-                                        settings["merge_gap"])
+                                        settings["merge_gap"], settings["state_threshold"])
         self._predictions_timer.stop()
         self.push_predictions()
         self._store_scores_csv(scores)

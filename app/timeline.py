@@ -35,7 +35,7 @@ SPEAK_MODEL_LANE = (-0.50, 0.10)
 SPEAK_ANNOT_LANE = (-0.64, 0.10)
 Y_RANGE = (-0.68, 1.04)
 MIN_VISIBLE_FRAMES = 10
-SPEAKING_THRESHOLD = 0.5
+SPEAKING_THRESHOLD = 0.5   # until the checkpoint says otherwise (chosen on validation)
 
 ME_STYLES = [
     LaneStyle(QColor(70, 140, 235, 200), QColor(150, 195, 255)),    # manual
@@ -88,6 +88,7 @@ class TimelineWidget(QWidget):
         self._threshold = 0.5
         self._scale = 1.0              # the score shown at the top of the S_loc area
         self._min_length, self._merge_gap = 1, 0
+        self._state_threshold = SPEAKING_THRESHOLD
         self._predicted = np.zeros((0, 2), np.int64)
         self._document = None
         self._playhead_frame = 0
@@ -237,9 +238,13 @@ class TimelineWidget(QWidget):
         self.view_box.setXRange(0, extent, padding=0)
         self.set_playhead(0)
 
-    def set_postprocess(self, threshold: float, min_length: int = 1, merge_gap: int = 0) -> None:
-        """Post-processing from the checkpoint (threshold line moves, segments re-derived)."""
+    def set_postprocess(self, threshold: float, min_length: int = 1, merge_gap: int = 0,
+                        state_threshold: float = SPEAKING_THRESHOLD) -> None:
+        """Post-processing from the checkpoint (threshold line moves, segments and the
+        model's speaking band re-derived)."""
         self._min_length, self._merge_gap = int(min_length), int(merge_gap)
+        self._state_threshold = float(state_threshold)
+        self._draw_speaking()
         self.set_threshold(threshold)
 
     def set_threshold(self, threshold: float) -> None:
@@ -266,10 +271,13 @@ class TimelineWidget(QWidget):
             self.set_fit_scores(True)   # redraws the curve
         else:
             self._draw_curve()
-        speaking = np.nan_to_num(self._state, nan=0.0) >= SPEAKING_THRESHOLD
+        self._draw_speaking()
+        self._derive_predictions()
+
+    def _draw_speaking(self) -> None:
+        speaking = np.nan_to_num(self._state, nan=0.0) >= self._state_threshold
         runs = runs_of(speaking)
         self.speak_model_item.set_segments(runs[:, 0], runs[:, 1])
-        self._derive_predictions()
 
     def _derive_predictions(self) -> None:
         from meldae.metrics import segments_from_scores

@@ -28,31 +28,16 @@ if str(REPO) not in sys.path:
 log = logging.getLogger("bench.learns")
 
 
-def _scale_me_amplitudes(gain: float) -> None:
-    """Multiply the apex amplitude of every synthetic ME kind by ``gain``.
-
-    ``meldae.data.synthesize`` has no amplitude parameter (yet); this bench-only switch
-    measures how learnability depends on the ME's size (at the default, an ME moves the
-    brows by well under a pixel in a 64-pixel tiny-preset crop).
-    """
-    from meldae.data import synth_timeline
-
-    for kind, (amplitude, channels) in list(synth_timeline.ME_KINDS.items()):
-        synth_timeline.ME_KINDS[kind] = (amplitude * gain, channels)
-
-
 def make_data(out: Path, clips: int, frames: int, size: int, seed: int,
               mes_per_10s: float, val_subjects: int, test_subjects: int,
-              me_gain: float = 1.0) -> Path:
+              me_scale: float = 1.0) -> Path:
     """Write the synthetic folder and a subject-level splits.csv (last subjects: test)."""
     from meldae.data import synthesize
     from meldae.data.clipfolder import write_splits_csv
 
-    if me_gain != 1.0:
-        _scale_me_amplitudes(me_gain)
     data = out / "data"
     infos = synthesize(data, clips=clips, seed=seed, frames=frames, size=size,
-                       mes_per_10s=mes_per_10s)
+                       mes_per_10s=mes_per_10s, me_scale=me_scale)
     subjects = sorted({c.subject for c in infos})
     if len(subjects) < val_subjects + test_subjects + 1:
         raise SystemExit(f"{len(subjects)} subjects: too few for the split")
@@ -128,8 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--frames", type=int, default=150)
     p.add_argument("--size", type=int, default=128, help="synthetic frame size (px)")
     p.add_argument("--mes-per-10s", type=float, default=6.0)
-    p.add_argument("--me-gain", type=float, default=1.0,
-                   help="scale the synthetic MEs' amplitude (1 = meldae synth's default)")
+    p.add_argument("--me-scale", type=float, default=1.0,
+                   help="scale the synthetic MEs' amplitude (meldae synth --me-scale)")
+    p.add_argument("--val-subjects", type=int, default=2)
+    p.add_argument("--test-subjects", type=int, default=2)
     p.add_argument("--epochs", type=int, default=6)
     p.add_argument("--steps-per-epoch", type=int, default=50)
     p.add_argument("--batch-size", type=int, default=8)
@@ -148,11 +135,12 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     data = make_data(args.out, args.clips, args.frames, args.size, args.seed,
-                     args.mes_per_10s, val_subjects=2, test_subjects=2, me_gain=args.me_gain)
+                     args.mes_per_10s, val_subjects=args.val_subjects,
+                     test_subjects=args.test_subjects, me_scale=args.me_scale)
     synth_s = time.perf_counter() - t0
     model = train_and_evaluate(data, args.out, args)
     doc = {"data": {"clips": args.clips, "frames": args.frames, "size": args.size,
-                    "mes_per_10s": args.mes_per_10s, "me_gain": args.me_gain,
+                    "mes_per_10s": args.mes_per_10s, "me_scale": args.me_scale,
                     "seed": args.seed, "synth_s": synth_s},
            "model": model, "baselines": baselines(data, model["model"]["img_size"]),
            "total_s": time.perf_counter() - t0, "torch_threads": torch.get_num_threads()}

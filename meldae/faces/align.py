@@ -105,9 +105,15 @@ class EyeLocator:
         import dlib
 
         x0, y0, x1, y1 = (int(round(v)) for v in box)
-        shape = self._predictor(np.ascontiguousarray(rgb),
-                                dlib.rectangle(x0, y0, max(x0, x1 - 1), max(y0, y1 - 1)))
-        pts = np.array([(shape.part(k).x, shape.part(k).y) for k in range(4)], float)  # (4, 2)
+        # Only the region around the box goes to dlib (it converts what it is given; a
+        # whole frame costs twice as much), with a margin for the predictor's outer samples.
+        pad = max(8, (x1 - x0) // 2)
+        ox, oy = max(0, x0 - pad), max(0, y0 - pad)
+        region = np.ascontiguousarray(rgb[oy:max(oy, y1 + pad), ox:max(ox, x1 + pad)])
+        shape = self._predictor(region, dlib.rectangle(x0 - ox, y0 - oy, max(x0, x1 - 1) - ox,
+                                                       max(y0, y1 - 1) - oy))
+        pts = np.array([(shape.part(k).x + ox, shape.part(k).y + oy)
+                        for k in range(4)], float)  # (4, 2) source pixels
         a, b = pts[0:2].mean(0), pts[2:4].mean(0)   # the model's eyes: points 0-1 and 2-3
         left, right = (a, b) if a[0] <= b[0] else (b, a)
         eyes = float(left[0]), float(left[1]), float(right[0]), float(right[1])

@@ -105,11 +105,14 @@ def crop_rotated(frame: np.ndarray, cx: float, cy: float, side: float, angle: fl
 
 
 def _tracked(frames: Iterable[tuple[int, np.ndarray]], detector: FaceDetector,
-             tracker: FaceTracker, eyes: EyeLocator | None = None
+             tracker: FaceTracker, eyes: EyeLocator | None = None, roi_face_px: int = 0
              ) -> Iterator[tuple[np.ndarray, TrackedBox]]:
     """Detect in every frame and track, one frame behind (the tracker looks one frame ahead).
 
-    With an ``EyeLocator``, every tracked box also gets its eye centres.
+    With an ``EyeLocator``, every tracked box also gets its eye centres. With
+    ``roi_face_px``, a frame whose face was tracked in the last frames is searched only
+    near that face (``FaceDetector.near``); the whole frame is searched again as soon as
+    the face is lost.
     """
     pending: tuple[int, np.ndarray, list[Detection]] | None = None
 
@@ -120,7 +123,9 @@ def _tracked(frames: Iterable[tuple[int, np.ndarray]], detector: FaceDetector,
         return frame, TrackedBox(idx, box, tracker.track_id, found_eyes)
 
     for frame_idx, frame in frames:
-        detections = detector(frame)
+        recent = tracker.recent_box(frame_idx) if roi_face_px else None
+        detections = detector(frame) if recent is None else detector.near(frame, recent,
+                                                                          roi_face_px)
         if pending is not None:
             yield finish(*pending, detections)
         pending = (frame_idx, frame, detections)
@@ -151,7 +156,7 @@ def face_frames(frames: Iterable[tuple[int, np.ndarray]], frame_size: tuple[int,
     ahead = settings.lookahead
     boxes: deque[TrackedBox] = deque(maxlen=2 * ahead + 1)
     images: deque[np.ndarray] = deque()
-    for frame, tracked in _tracked(frames, detector, tracker, eyes):
+    for frame, tracked in _tracked(frames, detector, tracker, eyes, settings.roi_face_px):
         boxes.append(tracked)
         images.append(frame)
         if len(images) > ahead:

@@ -29,6 +29,8 @@ class FaceSettings:
     align: str = "auto"             # "auto" (landmarks if installed, else off), "off", "landmarks"
     scale_radius: int = 32          # frames each side in the size smoother (face size is slow)
     median_radius: int = 2          # median prefilter of the raw boxes, frames each side
+    roi_face_px: int = 112          # while tracking, detect only near the face, scaled so it is
+                                    # about this many pixels (0: search the whole frame always)
 
     def __post_init__(self) -> None:
         if self.detector not in DETECTORS:
@@ -41,6 +43,8 @@ class FaceSettings:
                self.upsample) < 0:
             raise ValueError("margin, smooth_radius, scale_radius, median_radius and upsample "
                              "must be >= 0")
+        if self.roi_face_px and self.roi_face_px < 80:
+            raise ValueError("roi_face_px must be 0 (off) or >= 80 (the detectors' smallest face)")
         if not 0 < self.min_iou <= 1 or self.reacquire_after < 1:
             raise ValueError("min_iou must be in (0, 1] and reacquire_after >= 1")
 

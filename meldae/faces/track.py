@@ -78,6 +78,13 @@ class FaceTracker:
         self.track_id += 1
         return self._keep(frame_idx, max(confirmed, key=lambda b: salience(b, self.frame_size)))
 
+    def recent_box(self, frame_idx: int, within: int = 3) -> Box | None:
+        """The track's last box when it was seen at most ``within`` frames before
+        ``frame_idx`` (where to search for the face next), else None."""
+        if self._last_box is None or frame_idx - self._last_seen > within:
+            return None
+        return self._last_box
+
     def _keep(self, frame_idx: int, box: Box) -> Box:
         self._last_box, self._last_seen = box, frame_idx
         return box

@@ -27,9 +27,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-SPEAKING_THRESHOLD = 0.5   # the state head is a probability: speaking above one half
-
-
 @dataclass(frozen=True)
 class VideoPrediction:
     """Per-frame scores of a whole video and the segments found in them."""
@@ -43,6 +40,7 @@ class VideoPrediction:
     threshold: float
     min_length: int = 1
     merge_gap: int = 0
+    state_threshold: float = 0.5   # speaking where state_scores >= this (chosen on validation)
 
     @property
     def n_frames(self) -> int:
@@ -85,7 +83,8 @@ def predict_video(video_path: str | Path, model: MELDAE | None = None, device: s
         cache_dir: the face-crop cache (default ``meldae.paths.cache_dir()``).
         checkpoint_info: the checkpoint's JSON dict; its meta gives the post-processing
             chosen on validation (threshold, min_length, merge_gap).
-        threshold, min_length, merge_gap: override the meta's (or the default) values.
+        threshold, min_length, merge_gap: override the meta's (or the default) values
+            (the speaking-state threshold always comes from the meta, else 0.5).
         batch_size: windows per forward pass.
         progress: called with ``(frames_done, total_frames)`` after every result.
 
@@ -117,7 +116,7 @@ def predict_video(video_path: str | Path, model: MELDAE | None = None, device: s
                              int(post["merge_gap"]))
     return VideoPrediction(loc, state, faces, attention, segments, fps,
                            float(post["threshold"]), int(post["min_length"]),
-                           int(post["merge_gap"]))
+                           int(post["merge_gap"]), float(post["state_threshold"]))
 
 
 def atomic_savez(path: Path, **arrays: np.ndarray) -> None:
@@ -136,7 +135,7 @@ def predicted_annotations(pred: VideoPrediction) -> ClipAnnotations:
     """The prediction as an annotation document: ME segments and speaking intervals.
 
     ME segments carry their apex (the frame of highest score) and their mean score;
-    speaking intervals are the runs where the state score exceeds one half.
+    speaking intervals are the runs where the state score reaches ``state_threshold``.
     """
     from meldae.annotations import ClipAnnotations, Segment, Source
 
@@ -147,7 +146,7 @@ def predicted_annotations(pred: VideoPrediction) -> ClipAnnotations:
                           source=Source.PREDICTED, score=float(scores.mean())))
     speaking = [Segment(a, b, source=Source.PREDICTED, score=float(pred.state_scores[a:b + 1].mean()))
                 for a, b in find_segments(pred.state_scores, pred.face_found,
-                                          SPEAKING_THRESHOLD, 1, 0).tolist()]
+                                          pred.state_threshold, 1, 0).tolist()]
     return ClipAnnotations(segments=me, speaking=speaking)
 
 
@@ -178,8 +177,8 @@ def save_prediction(pred: VideoPrediction, out_dir: str | Path, name: str,
 
     The npz holds ``loc_scores``, ``state_scores`` (float32), ``face_found`` (bool),
     ``segments`` (K x 2 int64, inclusive), ``fps`` (float64), ``fps_fraction`` (numerator,
-    denominator), ``attention`` (n x G x G float32), ``threshold``, ``min_length`` and
-    ``merge_gap``. The EAF holds the predicted ME and speaking tiers and links the score
+    denominator), ``attention`` (n x G x G float32), ``threshold``, ``min_length``, ``merge_gap``
+    and ``state_threshold``. The EAF holds the predicted ME and speaking tiers and links the score
     CSV; when ``<name>.eaf`` already exists, its manual annotations are kept.
 
     Returns:
@@ -201,7 +200,8 @@ def save_prediction(pred: VideoPrediction, out_dir: str | Path, name: str,
         fps=np.float64(pred.fps),
         fps_fraction=np.array([pred.fps.numerator, pred.fps.denominator], dtype=np.int64),
         attention=pred.attention.astype(np.float32), threshold=np.float64(pred.threshold),
-        min_length=np.int64(pred.min_length), merge_gap=np.int64(pred.merge_gap))
+        min_length=np.int64(pred.min_length), merge_gap=np.int64(pred.merge_gap),
+        state_threshold=np.float64(pred.state_threshold))
     save_scores_csv(csv_path, pred.loc_scores, pred.state_scores, pred.fps)
     doc = _manual_document(eaf_path, pred.fps)
     save_eaf(doc, eaf_path, pred.fps, media_path=Path(media_path) if media_path else None,
@@ -218,7 +218,9 @@ def load_prediction(npz_path: str | Path) -> VideoPrediction:
             face_found=data["face_found"], attention=data["attention"],
             segments=data["segments"].reshape(-1, 2), fps=Fraction(num, den),
             threshold=float(data["threshold"]), min_length=int(data["min_length"]),
-            merge_gap=int(data["merge_gap"]))
+            merge_gap=int(data["merge_gap"]),
+            state_threshold=float(data["state_threshold"]) if "state_threshold" in data
+            else 0.5)
 
 
 __all__ = ["VideoPrediction", "predict_video", "save_prediction", "load_prediction",

@@ -139,6 +139,34 @@ def tune_postprocessing(clips: list[EvalClip], scores: list[ClipScores],
     return best, measure(clips, scores, best, iou_threshold)
 
 
+def tune_state_threshold(clips: list[EvalClip], scores: list[ClipScores]) -> float | None:
+    """The speaking-state threshold with the best frame accuracy on these clips.
+
+    The paper's focal loss (alpha 0.25) weights the speaking class down, so a trained
+    state head can be right about the order of its scores while staying under one half;
+    the threshold chosen on validation is what inference and the app use to draw the
+    predicted speaking intervals. Only frames with a face count; ties go to the threshold
+    nearest 0.5. ``Acc_State`` itself stays at 0.5 (DESIGN section 4).
+
+    Returns:
+        The threshold, or None when the scorer has no state head.
+    """
+    if not scores or any(s.state is None for s in scores):
+        return None
+    probs = np.concatenate([np.asarray(s.state, float)[np.asarray(c.face_found, bool)]
+                            for c, s in zip(clips, scores)])  # (F,)
+    truth = np.concatenate([np.asarray(c.speaking, bool)[np.asarray(c.face_found, bool)]
+                            for c in clips])  # (F,)
+    if probs.size == 0:
+        return None
+    best_key, best = None, 0.5
+    for threshold in THRESHOLDS:
+        key = (float(np.mean((probs >= threshold) == truth)), -abs(threshold - 0.5))
+        if best_key is None or key > best_key:
+            best_key, best = key, float(threshold)
+    return best
+
+
 def select_postprocessing(clips: list[EvalClip], scores: list[ClipScores],
                           cfg) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validation metrics and the post-processing that goes into the checkpoint.
@@ -161,6 +189,9 @@ def select_postprocessing(clips: list[EvalClip], scores: list[ClipScores],
         source = "fixed in the train config"
     chosen = {"threshold": post.threshold, "min_length": post.min_length,
               "merge_gap": post.merge_gap, "source": source}
+    state_threshold = tune_state_threshold(clips, scores) if cfg.tune_postprocessing else None
+    if state_threshold is not None:
+        chosen["state_threshold"] = state_threshold
     metrics = {**metrics, "threshold": post.threshold, "min_length": post.min_length,
                "merge_gap": post.merge_gap}
     return chosen, metrics

@@ -56,6 +56,9 @@ def test_unscored_frames_and_missing_faces_never_in_segments(timeline):
     assert timeline.predicted_segments.tolist() == [[0, 1], [3, 3]]
     # the speaking band from the state head (>= 0.5)
     assert timeline.speak_model_item.segments.tolist() == [[0, 1]]
+    # ... or >= the state threshold the checkpoint chose on validation
+    timeline.set_postprocess(0.5, state_threshold=0.05)
+    assert timeline.speak_model_item.segments.tolist() == [[0, 3]]
 
 
 def test_renders_document_and_follows_its_signals(timeline, qtbot):

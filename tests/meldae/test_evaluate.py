@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from meldae.evaluate import EvaluationError, build_report, format_report
-from meldae.train.measure import PostProcessing, measure, tune_postprocessing
+from meldae.train.measure import (PostProcessing, measure, select_postprocessing,
+                                  tune_postprocessing, tune_state_threshold)
 from meldae.train.validate import ClipScores, EvalClip
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))   # train_fakes (importlib mode)
@@ -70,6 +71,35 @@ def test_tuning_chooses_a_threshold_that_separates_on_validation():
     post, metrics = tune_postprocessing(clips, scores)
     assert 0.35 <= post.threshold < 0.7
     assert metrics["f1"] == 1.0
+
+
+def test_state_threshold_chosen_by_frame_accuracy_on_face_frames():
+    # Speaking frames 0-7 score 0.3, listening frames 8-15 score 0.1: at 0.5 every frame is
+    # "listening" (accuracy 0.5); any threshold in (0.1, 0.3] separates them perfectly, and
+    # of those (0.15 ... 0.3) the one nearest 0.5 wins.
+    clip = _clip()
+    state = np.where(np.arange(16) < 8, 0.3, 0.1).astype(np.float32)
+    assert tune_state_threshold([clip], [_scores(16, [], state=state)]) == pytest.approx(0.3)
+    # A frame without a face does not count, whatever its score.
+    clip.face_found[12] = False
+    state[12] = 0.9
+    assert tune_state_threshold([clip], [_scores(16, [], state=state)]) == pytest.approx(0.3)
+    # No state head (a baseline): nothing to choose.
+    assert tune_state_threshold([clip], [_scores(16, [])]) is None
+
+
+def test_selected_postprocessing_carries_the_state_threshold():
+    from meldae.train.config import TrainConfig
+
+    clip = _clip()
+    state = np.where(np.arange(16) < 8, 0.3, 0.1).astype(np.float32)
+    chosen, metrics = select_postprocessing([clip], [_scores(16, [((2, 4), 0.9)], state=state)],
+                                            TrainConfig())
+    assert chosen["state_threshold"] == pytest.approx(0.3)
+    assert metrics["acc_state"] == pytest.approx(0.5)        # Acc_State stays at 0.5
+    fixed, _ = select_postprocessing([clip], [_scores(16, [], state=state)],
+                                     TrainConfig(tune_postprocessing=False))
+    assert "state_threshold" not in fixed
 
 
 def test_report_table_and_validation_warning():

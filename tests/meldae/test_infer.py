@@ -6,6 +6,7 @@ import math
 import threading
 import time
 import tracemalloc
+from dataclasses import replace
 from fractions import Fraction
 from types import SimpleNamespace
 
@@ -387,6 +388,7 @@ def test_predict_and_save_outputs(tiny_model, tiny_checkpoint, synth_clip, tmp_p
     npz_path, eaf_path = save_prediction(pred, folder, "clip", media_path=synth_clip.video_path)
     back = load_prediction(npz_path)
     assert np.array_equal(back.loc_scores, pred.loc_scores) and back.fps == Fraction(30)
+    assert back.state_threshold == pred.state_threshold
     with np.load(npz_path) as data:
         assert data["loc_scores"].dtype == np.float32 and data["face_found"].dtype == bool
         assert data["segments"].shape == (len(pred.segments), 2)
@@ -397,15 +399,19 @@ def test_predict_and_save_outputs(tiny_model, tiny_checkpoint, synth_clip, tmp_p
     kept = [(s.onset, s.offset) for s in doc.segments if s.source == Source.MANUAL]
     assert kept == [(s.onset, s.offset) for s in manual.segments]
     assert (folder / "clip.scores.csv").is_file()
-    assert any(s.source == Source.PREDICTED for s in doc.speaking) or pred.state_scores.max() < 0.5
+    assert (any(s.source == Source.PREDICTED for s in doc.speaking)
+            or pred.state_scores.max() < pred.state_threshold)
 
 
 def test_postprocess_settings_from_meta():
     from meldae.infer import postprocess_settings
 
-    assert postprocess_settings(None) == {"threshold": 0.5, "min_length": 1, "merge_gap": 0}
-    info = {"meta": {"threshold": 0.3, "postprocessing": {"min_length": 3, "merge_gap": 2}}}
-    assert postprocess_settings(info) == {"threshold": 0.3, "min_length": 3, "merge_gap": 2}
+    assert postprocess_settings(None) == {"threshold": 0.5, "min_length": 1, "merge_gap": 0,
+                                          "state_threshold": 0.5}
+    info = {"meta": {"threshold": 0.3, "postprocessing": {"min_length": 3, "merge_gap": 2,
+                                                          "state_threshold": 0.2}}}
+    assert postprocess_settings(info) == {"threshold": 0.3, "min_length": 3, "merge_gap": 2,
+                                          "state_threshold": 0.2}
 
 
 # --------------------------------------------------------------------------- the CLI
@@ -546,6 +552,9 @@ def test_predicted_annotations_hand_values():
     assert me.score == pytest.approx(0.7)                    # mean of 0.6, 0.9, 0.6
     # speaking: state >= 0.5 on frames 1-2 and 4; frame 5 has no face (state 0)
     assert [(s.onset, s.offset) for s in doc.speaking] == [(1, 2), (4, 4)]
+    # with the state threshold chosen on validation (0.3): frames 1-4
+    doc = predicted_annotations(replace(pred, state_threshold=0.3))
+    assert [(s.onset, s.offset) for s in doc.speaking] == [(1, 4)]
 
 
 def test_resolve_device():
