@@ -6,6 +6,15 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test test-fast bench clean demo-model
 
+# The shipped demo model's recipe (`make demo-model`; override any of them on the command line).
+DEMO_CLIPS ?= 32
+DEMO_FRAMES ?= 150
+DEMO_SIZE ?= 256
+DEMO_ME_SCALE ?= 3
+DEMO_EPOCHS ?= 15
+DEMO_BATCH ?= 4
+DEMO_LR ?= 1e-3
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -26,21 +35,24 @@ test-fast: $(STAMP)
 
 demo-model: $(STAMP)
 	@# The bundled demo model (resources/demo): a `lite` MELDAE trained from scratch on
-	@# `meldae synth` faces, fp16. Defaults fit ~15 min on a 2-core CPU; on a GPU give more,
-	@# e.g. `make demo-model DEMO_CLIPS=32 DEMO_FRAMES=200 DEMO_EPOCHS=120 DEMO_BATCH=16`; extra
-	@# `meldae train` flags go in DEMO_TRAIN_FLAGS (see resources/demo/README.md).
-	set -e; d=$(or $(DEMO_BUILD),build/demo-model); t=$$d/train-$(or $(DEMO_CLIPS),16)x$(or $(DEMO_FRAMES),160); \
-	[ -f $$t/splits.csv ] || $(BIN)/python -m meldae synth $$t --clips $(or $(DEMO_CLIPS),16) \
-	    --frames $(or $(DEMO_FRAMES),160) --size $(or $(DEMO_SIZE),256) --seed 11; \
-	[ -f $$d/heldout/splits.csv ] || $(BIN)/python -m meldae synth $$d/heldout --clips 12 --frames 240 \
-	    --size $(or $(DEMO_SIZE),256) --seed 12345; \
+	@# `meldae synth` faces (MEs at DEMO_ME_SCALE x the default amplitude), fp16. The
+	@# defaults are the shipped recipe: ~45 min on a 2-core CPU, a few minutes on a GPU;
+	@# extra `meldae train` flags go in DEMO_TRAIN_FLAGS (see resources/demo/README.md).
+	set -e; d=$(or $(DEMO_BUILD),build/demo-model); \
+	t=$$d/train-$(DEMO_CLIPS)x$(DEMO_FRAMES)x$(DEMO_ME_SCALE); h=$$d/heldout-x$(DEMO_ME_SCALE); \
+	[ -f $$t/splits.csv ] || $(BIN)/python -m meldae synth $$t --clips $(DEMO_CLIPS) \
+	    --frames $(DEMO_FRAMES) --size $(DEMO_SIZE) --me-scale $(DEMO_ME_SCALE) --seed 11; \
+	[ -f $$h/splits.csv ] || $(BIN)/python -m meldae synth $$h --clips 12 --frames 240 \
+	    --size $(DEMO_SIZE) --me-scale $(DEMO_ME_SCALE) --seed 12345; \
 	rm -rf $$d/run; \
-	$(BIN)/python -m meldae train $$t --out $$d/run --preset lite --epochs $(or $(DEMO_EPOCHS),3) \
-	    --batch-size $(or $(DEMO_BATCH),8) --device $(or $(DEVICE),auto) $(DEMO_TRAIN_FLAGS); \
-	$(BIN)/python -m meldae evaluate $$d/heldout --checkpoint $$d/run/best.safetensors --split all \
+	$(BIN)/python -m meldae train $$t --out $$d/run --preset lite --epochs $(DEMO_EPOCHS) \
+	    --batch-size $(DEMO_BATCH) --lr-new $(DEMO_LR) --device $(or $(DEVICE),auto) $(DEMO_TRAIN_FLAGS); \
+	$(BIN)/python -m meldae evaluate $$h --checkpoint $$d/run/best.safetensors --split all \
 	    --device $(or $(DEVICE),auto) --json $$d/heldout-eval.json; \
+	for m in lbp-top lbp-sip; do $(BIN)/python -m meldae baseline $$m $$h --split all \
+	    --tune-on $$t --crop-size 160 --json $$d/heldout-$$m.json; done; \
 	$(BIN)/python -m meldae export-demo $$d/run/best.safetensors --heldout-report $$d/heldout-eval.json \
-	    --trained-on "meldae synth --clips $(or $(DEMO_CLIPS),16) --frames $(or $(DEMO_FRAMES),160) --size $(or $(DEMO_SIZE),256) --seed 11; meldae train --preset lite --epochs $(or $(DEMO_EPOCHS),3) --batch-size $(or $(DEMO_BATCH),8)"
+	    --trained-on "meldae synth --clips $(DEMO_CLIPS) --frames $(DEMO_FRAMES) --size $(DEMO_SIZE) --me-scale $(DEMO_ME_SCALE) --seed 11; meldae train --preset lite --epochs $(DEMO_EPOCHS) --batch-size $(DEMO_BATCH) --lr-new $(DEMO_LR) $(DEMO_TRAIN_FLAGS)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

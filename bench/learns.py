@@ -56,10 +56,12 @@ def train_and_evaluate(data: Path, out: Path, args) -> dict:
     from meldae.train.run import train_folder
 
     model_flags = {"img_size": args.img_size} if args.img_size else {}
+    if args.num_frames:
+        model_flags["num_frames"] = args.num_frames
     model_cfg, train_cfg = resolve_configs("tiny", None, model_flags, {
         "epochs": args.epochs, "max_steps_per_epoch": args.steps_per_epoch,
-        "batch_size": args.batch_size, "num_workers": 0, "seed": args.seed,
-        "lr_new": args.lr, "warmup_steps": args.warmup, "loc_loss": args.loc_loss})
+        "batch_size": args.batch_size or None, "num_workers": 0, "seed": args.seed,
+        "lr_new": args.lr or None, "warmup_steps": args.warmup, "loc_loss": args.loc_loss})
     t0 = time.perf_counter()
     result = train_folder(data, out / "run", model_cfg, train_cfg, device="cpu",
                           progress_bar=False)
@@ -109,20 +111,24 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=Path("/tmp/meldae-learns"))
     p.add_argument("--json", type=Path, default=None)
-    p.add_argument("--clips", type=int, default=20)
+    p.add_argument("--clips", type=int, default=48)
     p.add_argument("--frames", type=int, default=150)
-    p.add_argument("--size", type=int, default=128, help="synthetic frame size (px)")
+    p.add_argument("--size", type=int, default=256, help="synthetic frame size (px)")
     p.add_argument("--mes-per-10s", type=float, default=6.0)
-    p.add_argument("--me-scale", type=float, default=1.0,
+    p.add_argument("--me-scale", type=float, default=3.0,
                    help="scale the synthetic MEs' amplitude (meldae synth --me-scale)")
-    p.add_argument("--val-subjects", type=int, default=2)
-    p.add_argument("--test-subjects", type=int, default=2)
-    p.add_argument("--epochs", type=int, default=6)
+    p.add_argument("--val-subjects", type=int, default=4)
+    p.add_argument("--test-subjects", type=int, default=4)
+    p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--steps-per-epoch", type=int, default=50)
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=0,
+                   help="windows per step (0: the tiny preset's)")
     p.add_argument("--img-size", type=int, default=0,
                    help="face-crop size of the tiny model (0: the preset's 64 px)")
-    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--num-frames", type=int, default=0,
+                   help="frames per window T of the tiny model (0: the preset's)")
+    p.add_argument("--lr", type=float, default=0.0,
+                   help="learning rate of every part (0: the tiny preset's)")
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--loc-loss", default="bal", help="localisation loss (paper: bal)")
     p.add_argument("--seed", type=int, default=0)

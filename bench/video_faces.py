@@ -156,14 +156,23 @@ def _box_jitter(boxes: list, margin: float) -> float | None:
 
 
 def configurations(crop_size: int, detector: str) -> dict[str, FaceSettings]:
-    """The stabilisations compared: none, the version-1 smoother, today's, with landmarks."""
-    base = FaceSettings(crop_size=crop_size, detector=detector, align="off")
+    """The stabilisations compared: none, the version-1 smoother, today's, with landmarks.
+
+    All search the whole frame in every frame (``roi_face_px=0``), so that they can replay
+    the same detections; ``searched_near`` measures the default search near the face.
+    """
+    base = FaceSettings(crop_size=crop_size, detector=detector, align="off", roi_face_px=0)
     configs = {"raw": replace(base, smooth_radius=0),
                "v1": replace(base, scale_radius=base.smooth_radius, median_radius=0),
                "stabilised": base}
     if resolve_align("auto") == "landmarks":
         configs["aligned"] = replace(base, align="landmarks")
     return configs
+
+
+def searched_near(crop_size: int, detector: str) -> FaceSettings:
+    """The default settings (search near the tracked face, landmarks when installed)."""
+    return FaceSettings(crop_size=crop_size, detector=detector)
 
 
 def make_upscaled(src: Path, out: Path, size: tuple[int, int] = (2560, 1440)) -> Path:
@@ -214,6 +223,11 @@ def main(argv: list[str] | None = None) -> int:
                 shown = {k: v for k, v in figures.items() if k != "missing_frames"}
                 print(f"  {name} {label}: {shown} missing={figures['missing_frames'][:30]}",
                       flush=True)
+            figures = run_pipeline(path, searched_near(args.crop_size, name), args.max_frames)
+            entry[name]["default_near_face"] = figures
+            shown = {k: v for k, v in figures.items() if k != "missing_frames"}
+            print(f"  {name} default (near the face): {shown} "
+                  f"missing={figures['missing_frames'][:30]}", flush=True)
         results[path.name] = entry
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -56,7 +56,7 @@ def tune_on_validation(val_clips, method: str, settings: LBPSettings,
 def run_baseline(method: str, data_dir: Path, split: str = "test", crop_size: int = 96,
                  interval: int | None = None, val_fraction: float = 0.2,
                  test_fraction: float = 0.0, seed: int = 0,
-                 cache_dir: Path | None = None) -> dict[str, Any]:
+                 cache_dir: Path | None = None, tune_dir: Path | None = None) -> dict[str, Any]:
     """Run a baseline on a clip folder: tune on ``val``, report on ``split``.
 
     Args:
@@ -68,6 +68,9 @@ def run_baseline(method: str, data_dir: Path, split: str = "test", crop_size: in
         interval: fixed ``k``; None chooses it on validation among ``INTERVALS``.
         val_fraction, test_fraction, seed: the subject split when splits.csv has none.
         cache_dir: the crop cache.
+        tune_dir: choose the threshold and ``k`` on the validation split of this folder
+            instead of ``data_dir``'s (a held-out folder scored with ``split="all"``, as a
+            model trained on ``tune_dir`` is).
 
     Returns:
         A report shaped like ``meldae.evaluate``'s (``overall``, ``clips``,
@@ -85,10 +88,11 @@ def run_baseline(method: str, data_dir: Path, split: str = "test", crop_size: in
     settings = LBPSettings(size=crop_size)
     cfg = TrainConfig(val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
     splits = split_folder(Path(data_dir), cfg)
-    val_infos = [c for c in splits.val if c.eaf_path is not None]
+    tune_splits = splits if tune_dir is None else split_folder(Path(tune_dir), cfg)
+    val_infos = [c for c in tune_splits.val if c.eaf_path is not None]
     if not val_infos:
-        raise EvaluationError(f"{data_dir}: no annotated validation clips to choose the "
-                              "baseline's threshold on")
+        raise EvaluationError(f"{tune_dir or data_dir}: no annotated validation clips to "
+                              "choose the baseline's threshold on")
     val_clips = [load_eval_clip(c, crop_size, cache_dir) for c in val_infos]
     k, post, val_metrics = tune_on_validation(
         val_clips, method, settings, (interval,) if interval else INTERVALS)
@@ -98,8 +102,8 @@ def run_baseline(method: str, data_dir: Path, split: str = "test", crop_size: in
         raise EvaluationError(f"{data_dir}: no annotated clips in split {split!r}")
     clips = [load_eval_clip(c, crop_size, cache_dir) for c in infos]
     scores = scores_for(clips, feature_cache(clips, method, settings), k)
-    source = (f"chosen on the validation split ({len(val_clips)} clips) by best F1_DR, "
-              f"with k = {k}")
+    source = (f"chosen on the validation split ({len(val_clips)} clips"
+              f"{'' if tune_dir is None else f' of {tune_dir}'}) by best F1_DR, with k = {k}")
     return build_report(clips, scores, post, source, split,
                         extra={"method": method, "data": str(data_dir), "interval": k,
                                "crop_size": crop_size, "val": val_metrics})

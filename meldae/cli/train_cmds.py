@@ -250,6 +250,9 @@ def _add_baseline(subparsers) -> None:
     p.add_argument("--crop-size", type=int, default=96, help="face crop size for the features")
     p.add_argument("--interval", type=int, default=None,
                    help="k: compare frame t with t-k and t+k (default: chosen on validation)")
+    p.add_argument("--tune-on", type=Path, default=None, dest="tune_on", metavar="DIR",
+                   help="choose threshold and k on the validation split of DIR (e.g. the "
+                   "training folder of the model it is compared with) instead of DATA's")
     p.set_defaults(func=cmd_baseline)
 
 
@@ -258,7 +261,8 @@ def cmd_baseline(args) -> int:
     from meldae.baselines import run_baseline
 
     return _report(lambda: run_baseline(args.method, args.data, split=args.split,
-                                        crop_size=args.crop_size, interval=args.interval),
+                                        crop_size=args.crop_size, interval=args.interval,
+                                        tune_dir=args.tune_on),
                    args.json_out)
 
 

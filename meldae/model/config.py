@@ -105,8 +105,10 @@ _PRESET_VALUES: dict[str, dict[str, Any]] = {
     # 3 M parameters (6 MB in fp16), fast enough to run and to fine-tune on a laptop CPU.
     "lite": dict(backbone="vit_tiny_patch16_224", img_size=160, num_frames=32, region_grid=10,
                  lstm_hidden=96, num_heads=6, backbone_kwargs=(("depth", 4),)),
-    # Two-block ViT-Ti/16 at 64: 4x4 patches, G=4, T=16; for tests.
-    "tiny": dict(backbone="vit_tiny_patch16_224", img_size=64, num_frames=16, region_grid=4,
+    # Two-block ViT-Ti/16 at 64: 4x4 patches, G=4, T=32; for tests and CPU smoke runs. T is
+    # the paper's: with T=16 a 0.5-s ME fills the whole window and the model learnt the
+    # synthetic MEs far worse (docs/bench-train.md).
+    "tiny": dict(backbone="vit_tiny_patch16_224", img_size=64, num_frames=32, region_grid=4,
                  lstm_hidden=32, num_heads=4, backbone_kwargs=(("depth", 2),)),
 }
 

@@ -101,12 +101,13 @@ class TrainConfig:
 
 
 #: Training defaults per model preset: ``paper`` is the paper's recipe; ``lite`` a CPU-sized
-#: run; ``tiny`` a few quick epochs for tests and smoke runs.
+#: run; ``tiny`` a few quick epochs for tests and smoke runs, with the learning rate that
+#: trains it from scratch (bench/learns.py; ``lr_backbone`` follows ``lr_new`` without weights).
 TRAIN_PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
     "lite": {"epochs": 10, "batch_size": 8},
     "tiny": {"epochs": 4, "batch_size": 4, "num_workers": 0, "warmup_epochs": 0.5,
-             "weight_decay": 0.01},
+             "weight_decay": 0.01, "lr_new": 1e-3},
 }
 
 

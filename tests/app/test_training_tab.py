@@ -312,7 +312,8 @@ def test_train_stop_resume_and_use_the_checkpoint(qtbot, window, tmp_path, tiny_
     from meldae.data.synth import synthesize
 
     clips = tmp_path / "train_clips"
-    synthesize(clips, clips=3, seed=1, frames=40, fps=30, size=64)
+    # 72 frames: the training clip holds 4 windows of the tiny preset's 32 frames (2 steps)
+    synthesize(clips, clips=3, seed=1, frames=72, fps=30, size=64)
     with qtbot.waitSignal(window.scores_ready, timeout=RUN_TIMEOUT_MS):
         window.open_path(clips)
     tab = window.training

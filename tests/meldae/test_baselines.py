@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -133,3 +134,13 @@ def test_baseline_command_tunes_on_val_and_reports_test(tmp_path, capsys):
     assert "validation split (2 clips)" in report["postprocessing"]["source"]
     assert "acc_me" not in report["overall"]                 # a baseline has no ME head
     assert capsys.readouterr().out.splitlines()[-1].startswith("overall")
+    # A held-out folder scored whole, with threshold and k chosen on another folder's val.
+    held = tmp_path / "held"
+    shutil.copytree(data, held)
+    status = main(["baseline", "lbp-sip", str(held), "--split", "all", "--tune-on", str(data),
+                   "--crop-size", "64", "--json", str(tmp_path / "h.json")])
+    assert status == 0
+    held_report = json.loads((tmp_path / "h.json").read_text())
+    assert len(held_report["clips"]) == len(infos)
+    assert f"of {data})" in held_report["postprocessing"]["source"]
+    assert held_report["postprocessing"]["threshold"] == report["postprocessing"]["threshold"]

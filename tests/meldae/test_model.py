@@ -32,7 +32,7 @@ def test_presets_fields():
     paper, lite, small = preset("paper"), preset("lite"), preset("tiny")
     assert (paper.backbone, paper.img_size, paper.region_grid, paper.num_frames) == ("vit_base_patch16_224", 224, 10, 32)
     assert (lite.backbone, lite.img_size, lite.region_grid, lite.num_frames) == ("vit_tiny_patch16_224", 160, 10, 32)
-    assert (small.img_size, small.region_grid, small.num_frames, small.backbone_kwargs) == (64, 4, 16, (("depth", 2),))
+    assert (small.img_size, small.region_grid, small.num_frames, small.backbone_kwargs) == (64, 4, 32, (("depth", 2),))
     assert preset("tiny", num_queries=3).num_queries == 3
     assert preset("tiny", backbone="resnet50").backbone_kwargs == ()  # the ViT depth does not leak
     with pytest.raises(ValueError, match="unknown preset"):
@@ -55,10 +55,10 @@ def test_output_shapes_and_attention_sums_to_one(tiny):
     cfg = tiny.cfg
     with torch.no_grad():
         out = tiny(_frames(cfg))
-    assert out.loc_logits.shape == (2, 16)
-    assert out.state_logits.shape == (2, 16)
+    assert out.loc_logits.shape == (2, 32)
+    assert out.state_logits.shape == (2, 32)
     assert out.me_logit.shape == (2,)
-    assert out.attention.shape == (2, cfg.num_queries, 16, 4, 4)
+    assert out.attention.shape == (2, cfg.num_queries, 32, 4, 4)
     sums = out.attention.sum(dim=(2, 3, 4))  # (B, N)
     torch.testing.assert_close(sums, torch.ones_like(sums))
     assert (out.attention >= 0).all()
