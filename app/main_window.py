@@ -22,6 +22,7 @@ from app.clip_list import ClipListWidget
 from app.document import AnnotationDocument
 from app.editing import SegmentEditor
 from app.inference_worker import ScoreController
+from app.model_choice import ModelChoice
 from app.player import PlayerWidget
 from app.review import ReviewController
 from app.timeline import TimelineWidget
@@ -73,6 +74,7 @@ class MainWindow(QMainWindow):
         self.document = AnnotationDocument(parent=self)
         self.editor = SegmentEditor(self.document, self.undo_stack, self)
         self.scores = ScoreController(checkpoint, device, parent=self)
+        self.models = ModelChoice(self, explicit=checkpoint is not None)
         self._shut_down = False
         self._build_widgets()
         self._build_status_bar()
@@ -160,6 +162,9 @@ class MainWindow(QMainWindow):
             play_menu.addAction(action)
             self.addAction(action)
         model_menu = self.menuBar().addMenu("&Model")
+        for action in self.models.actions():
+            model_menu.addAction(action)
+        model_menu.addSeparator()
         cancel = QAction("Cancel scoring", self, triggered=self.scores.cancel)
         cancel.setStatusTip("Stop the model on this clip (the scores so far stay)")
         model_menu.addAction(cancel)
@@ -173,15 +178,17 @@ class MainWindow(QMainWindow):
         self.add_tab(self.training, "Training")
 
     # ------------------------------------------------------------------ public API
-    def use_checkpoint(self, checkpoint: str | Path) -> None:
-        """Make ``checkpoint`` the active model and re-score the open clip with it.
+    def use_checkpoint(self, checkpoint: str | Path | None) -> None:
+        """Make ``checkpoint`` (None: the demo model) the active model, remember it for the
+        open project, and re-score the open clip with it.
 
         Other clips are scored with it when they open (the score cache is keyed by the
         checkpoint's content, so no stale scores are shown).
         """
         from app import inference_worker
 
-        checkpoint = Path(checkpoint)
+        checkpoint = None if checkpoint is None else Path(checkpoint)
+        self.models.remember(checkpoint)
         self.scores.cancel()
         with inference_worker._MODEL_LOCK:   # a run may have rewritten best.safetensors in place
             inference_worker._MODEL_CACHE.clear()
@@ -189,7 +196,7 @@ class MainWindow(QMainWindow):
         clip = self.review.clip
         if clip is not None and self.review.session is not None and self.player.frame_count > 0:
             self.scores.start(clip.video_path, self.player.frame_count, self.player.fps)
-        self.show_status(f"Model: {checkpoint}", 8000)
+        self.show_status(f"Model: {checkpoint or 'the demo model (synthetic faces only)'}", 8000)
 
     def active_checkpoint(self) -> Path | None:
         """The checkpoint the Review tab scores with (the bundled demo model by default);

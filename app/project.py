@@ -1,6 +1,7 @@
 """A project: a folder of clips (``meldae.data.discover_clips``) plus what the app remembers.
 
-Per clip the project keeps a :class:`ClipState` (review progress, last playhead position,
+The project remembers the model checkpoint last chosen for it (``model``); per clip it keeps
+a :class:`ClipState` (review progress, last playhead position,
 cached scores path, when it was last saved, confirmed segment count, frame rate and frame
 count once known) in ``<folder>/.meldae/project.json``, written atomically on every
 ``update``. Opening a folder only lists it: no video is opened and no EAF parsed, so a folder
@@ -86,6 +87,7 @@ class Project:
         self.state_dir = self.folder / STATE_DIR
         self.state_file = self.state_dir / STATE_FILE
         self.warnings: list[str] = []
+        self.model: str | None = None      # the checkpoint last chosen for this project
         self._states: dict[str, ClipState] = self._read_states()
         self._listeners: list[Callable[[str], None]] = []
 
@@ -160,7 +162,10 @@ class Project:
             payload = json.loads(self.state_file.read_text(encoding="utf-8"))
             if payload.get("format") != PROJECT_FORMAT:
                 raise ValueError(f"format is {payload.get('format')!r}, not {PROJECT_FORMAT!r}")
-            return {str(name): ClipState.from_json(item) for name, item in payload["clips"].items()}
+            states = {str(name): ClipState.from_json(item) for name, item in payload["clips"].items()}
+            model = payload.get("model")
+            self.model = str(model) if isinstance(model, str) and model else None
+            return states
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             stamp = _dt.datetime.now().strftime("%Y%m%dT%H%M%S")
             backup = self.state_file.with_name(f"{STATE_FILE}.corrupt-{stamp}")
@@ -173,12 +178,21 @@ class Project:
             self.warnings.append(message)
             return {}
 
+    def set_model(self, checkpoint: str | Path | None) -> None:
+        """Remember the checkpoint the project is scored with (None: the demo model)."""
+        model = None if checkpoint is None else str(checkpoint)
+        if model != self.model:
+            self.model = model
+            self._write()
+
     def _write(self) -> None:
         payload = {
             "format": PROJECT_FORMAT, "version": PROJECT_VERSION,
             "clips": {name: state.to_json() for name, state in sorted(self._states.items())
                       if state.to_json()},
         }
+        if self.model:
+            payload["model"] = self.model
         try:
             self.state_dir.mkdir(exist_ok=True)
             atomic_write_text(self.state_file, json.dumps(payload, indent=1, ensure_ascii=False) + "\n")

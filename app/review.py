@@ -105,6 +105,7 @@ class ReviewController(QObject):
         if not self.close_clip():
             return
         self.project = project
+        self.w.models.adopt(project)
         self.w.clip_list.set_project(project)
         self.w.clip_list.setVisible(project is not None)
         self.open_clip(clips[0])

@@ -15,7 +15,7 @@ import sys
 COMMAND_MODULES = (
     "meldae.cli.data_cmds",      # synth
     "meldae.cli.dataset_cmds",   # convert, stats
-    "meldae.cli.train_cmds",     # train, evaluate, experiment, baseline, train-demo
+    "meldae.cli.train_cmds",     # train, evaluate, experiment, baseline
     "meldae.cli.infer_cmds",     # infer
 )
 

@@ -1,4 +1,4 @@
-"""``meldae train``, ``evaluate``, ``experiment``, ``baseline`` and ``train-demo``."""
+"""``meldae train``, ``evaluate``, ``experiment`` and ``baseline``."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_evaluate(subparsers)
     _add_experiment(subparsers)
     _add_baseline(subparsers)
-    _add_train_demo(subparsers)
 
 
 def _add_common_train_flags(p: argparse.ArgumentParser) -> None:
@@ -264,30 +263,3 @@ def cmd_baseline(args) -> int:
                                         crop_size=args.crop_size, interval=args.interval,
                                         tune_dir=args.tune_on),
                    args.json_out)
-
-
-def _add_train_demo(subparsers) -> None:
-    p = subparsers.add_parser("train-demo", help="train the bundled demo model on synthetic faces",
-                              description="Synthesize clips, train a small model briefly and "
-                              "write meldae-<preset>-demo.safetensors (float16, meta.demo).")
-    p.add_argument("--out", type=Path, required=True, help="folder (resources/demo)")
-    p.add_argument("--preset", choices=PRESET_CHOICES, default="lite")
-    p.add_argument("--clips", type=int, default=12)
-    p.add_argument("--frames", type=int, default=150)
-    p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--steps", type=int, default=15,
-                   help="optimiser steps per epoch (lite on a CPU: ~20-50 s a step)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json-progress", action="store_true")
-    p.set_defaults(func=cmd_train_demo)
-
-
-def cmd_train_demo(args) -> int:
-    """Write the demo checkpoint."""
-    from meldae.train.demo import train_demo
-
-    path = train_demo(args.out, args.clips, args.frames, args.epochs, args.steps, args.preset,
-                      args.device, args.seed, args.json_progress)
-    print(f"demo checkpoint: {path}")
-    return 0
