@@ -11,7 +11,8 @@ import av
 import numpy as np
 import pytest
 
-from meldae import video as video_mod
+from meldae.video import index as video_index
+from meldae.video import reader as video_reader
 from meldae.video import VideoError, VideoReader, probe
 
 _BFRAMES = "bframes=3:b-adapt=0:keyint=10:b-pyramid=normal"
@@ -126,8 +127,8 @@ def test_mpeg4_avi(tmp_path):
 def test_sequential_reads_do_not_seek(shared_data, monkeypatch):
     reader = VideoReader(shared_data / "video" / "WolfgangLanger_Pexels.mp4", cache_bytes=0)
     seeks: list[object] = []
-    original = video_mod._Cursor._seek
-    monkeypatch.setattr(video_mod._Cursor, "_seek",
+    original = video_reader._Cursor._seek
+    monkeypatch.setattr(video_reader._Cursor, "_seek",
                         lambda self, ts: (seeks.append(ts), original(self, ts))[1])
     reader[200]
     assert len(seeks) == 1
@@ -145,7 +146,7 @@ def test_sequential_reads_do_not_seek(shared_data, monkeypatch):
 def test_cache_returns_same_frame_without_decoding(shared_data, monkeypatch):
     reader = VideoReader(shared_data / "video" / "single_face.mp4")
     first = reader[5]
-    monkeypatch.setattr(video_mod._Cursor, "read", lambda self, i: pytest.fail("decoded"))
+    monkeypatch.setattr(video_reader._Cursor, "read", lambda self, i: pytest.fail("decoded"))
     assert reader[5] is first
     assert not first.flags.writeable
     assert np.array_equal(reader[-72], reader[0])
@@ -197,14 +198,14 @@ def test_truncated_own_file(tmp_path):
 def test_reindex_when_decoding_disagrees(shared_data, monkeypatch, caplog):
     """A packet index that lists a frame the decoder never produces is replaced by decoding."""
     path = shared_data / "video" / "single_face.mp4"
-    real_scan = video_mod._scan_packets
+    real_scan = video_reader.scan_packets
 
     def scan_with_phantom(p):
         index = real_scan(p)
-        return video_mod._FrameIndex.build(index.pts + [index.pts[10] + 1],
+        return video_index.FrameIndex.build(index.pts + [index.pts[10] + 1],
                                            list(zip(index.key_pts, index.key_seek)), True)
 
-    monkeypatch.setattr(video_mod, "_scan_packets", scan_with_phantom)
+    monkeypatch.setattr(video_reader, "scan_packets", scan_with_phantom)
     reader = VideoReader(path)
     assert len(reader) == 73
     seq = _sequential(path)
