@@ -25,6 +25,7 @@ from app.inference_worker import ScoreController
 from app.model_choice import ModelChoice
 from app.player import PlayerWidget
 from app.review import ReviewController
+from app.speaking_edit import SpeakingEditor
 from app.timeline import TimelineWidget
 from app.workers import running_workers
 
@@ -156,6 +157,12 @@ class MainWindow(QMainWindow):
         edit_menu = self.menuBar().addMenu("&Edit")
         for action in self.editor.install_actions(self, lambda: self.player.current_frame,
                                                    lambda: self.timeline.threshold):
+            edit_menu.addAction(action)
+        edit_menu.addSeparator()
+        self.speaking_editor = SpeakingEditor(
+            self.document, self.undo_stack, self, lambda: self.player.current_frame,
+            lambda: self.timeline.speak_model_item.segments, self.show_status)
+        for action in self.speaking_editor.actions():
             edit_menu.addAction(action)
         play_menu = self.menuBar().addMenu("&Playback")
         for action in self.player.playback_actions():
