@@ -44,6 +44,7 @@ class ExportReport:
     """Per-clip outcomes of a batch export, in clip order."""
 
     results: list[ExportResult] = dataclasses.field(default_factory=list)
+    cancelled: bool = False     # stopped before every clip was handled
 
     @property
     def ok(self) -> list[ExportResult]:
@@ -63,7 +64,8 @@ class ExportReport:
     def summary(self) -> str:
         """One line for a status bar, then one line per failure."""
         lines = [f"Exported {len(self.ok)} clip(s), {len(self.failed)} failed, "
-                 f"{len(self.skipped)} without annotations"]
+                 f"{len(self.skipped)} without annotations"
+                 + (" (cancelled: the other clips were not exported)" if self.cancelled else "")]
         lines += [f"{r.name}: {r.reason}" for r in self.failed]
         return "\n".join(lines)
 
@@ -101,6 +103,7 @@ def batch_export(
     out_dir: str | Path,
     include_predicted: bool,
     progress: Callable[[int, int, str], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> ExportReport:
     """Export every clip's annotations to ``out_dir``.
 
@@ -109,6 +112,8 @@ def batch_export(
         out_dir: the output folder (created if missing).
         include_predicted: also export predicted tiers (and cached score CSVs).
         progress: called as ``progress(done, total, clip_name)`` after each clip.
+        should_stop: asked before each clip; True stops there (``report.cancelled``; the
+            files already written stay, each complete).
 
     Returns:
         The per-clip report.
@@ -121,6 +126,9 @@ def batch_export(
     report = ExportReport()
     total = len(project.clips)
     for done, clip in enumerate(project.clips, start=1):
+        if should_stop is not None and should_stop():
+            report.cancelled = True
+            break
         try:
             result = _export_one(project, clip, out_dir, include_predicted)
         except (AnnotationError, DataError, OSError, ValueError) as exc:

@@ -11,9 +11,11 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from app.workers import TrackedThread
 
 if TYPE_CHECKING:  # pragma: no cover
     from app.review import ReviewController
@@ -23,13 +25,52 @@ log = logging.getLogger(__name__)
 EAF_FILTER = "ELAN files (*.eaf)"
 
 
+class ExportWorker(TrackedThread):
+    """Runs :func:`app.elan_actions.batch_export` off the GUI thread.
+
+    Signals:
+        progress(int, int, str): clips done, clips in all, the clip just handled.
+        report_ready(object): the ``ExportReport`` (also when cancelled).
+        failed(str): the output folder could not be created.
+    """
+
+    progress = Signal(int, int, str)
+    report_ready = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, project, out_dir: Path, include_predicted: bool,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.project, self.out_dir, self.include_predicted = project, out_dir, include_predicted
+
+    def run(self) -> None:  # noqa: D102 - QThread entry point
+        from app.elan_actions import batch_export
+
+        try:
+            report = batch_export(self.project, self.out_dir, self.include_predicted,
+                                  progress=self.progress.emit,
+                                  should_stop=lambda: self.cancel_requested)
+        except OSError as exc:
+            self.failed.emit(f"{self.out_dir}: {exc.strerror or exc}")
+            return
+        self.report_ready.emit(report)
+
+
 class FileActions(QObject):
-    """Save / export / open-EAF / batch-export actions of the open clip and project."""
+    """Save / export / open-EAF / batch-export actions of the open clip and project.
+
+    Signals:
+        export_finished(object): a project export ended (its ``ExportReport``, or None
+            when it could not start writing).
+    """
+
+    export_finished = Signal(object)
 
     def __init__(self, review: ReviewController) -> None:
         super().__init__(review)
         self.review = review
         self.w = review.w
+        self.export_worker: ExportWorker | None = None
         self.save = self._action("Save annotations", "Ctrl+S", self.save_clip,
                                  "Write the clip's EAF (3 backups are kept)")
         self.export = self._action("Export EAF…", "Ctrl+Shift+S", self.export_clip,
@@ -41,6 +82,8 @@ class FileActions(QObject):
                                      "Load another EAF into this clip (undoable)")
         self.batch = self._action("Export project as EAF…", "", self.batch_export,
                                   "Write every clip's EAF into a folder")
+        self.cancel_batch = self._action("Cancel project export", "", self.cancel_export,
+                                         "Stop the running project export after its clip")
         self.w.document.modified_changed.connect(self.update)
         self.w.clip_opened.connect(self.update)
         self.update()
@@ -59,7 +102,8 @@ class FileActions(QObject):
 
     def actions(self) -> list[QAction]:
         """The actions in menu order."""
-        return [self.save, self.export, self.export_full, self.open_eaf, self.batch]
+        return [self.save, self.export, self.export_full, self.open_eaf, self.batch,
+                self.cancel_batch]
 
     def update(self, *_args) -> None:
         """Enable what applies; a disabled action's tooltip says why."""
@@ -69,7 +113,10 @@ class FileActions(QObject):
                    self.export: None if has_clip else "open a clip first",
                    self.export_full: None if has_clip else "open a clip first",
                    self.open_eaf: None if has_clip else "open a clip first",
-                   self.batch: None if has_project else "open a clip folder first"}
+                   self.batch: "an export is running" if self.export_worker is not None
+                   else None if has_project else "open a clip folder first",
+                   self.cancel_batch: None if self.export_worker is not None
+                   else "no project export is running"}
         for action, why in reasons.items():
             action.setEnabled(why is None)
             tip = action.data()
@@ -126,10 +173,16 @@ class FileActions(QObject):
             path = Path(name)
         self._run("Cannot open EAF", lambda: session.open_eaf(path))
 
-    def batch_export(self, out_dir: Path | None = None, include_predicted: bool | None = None):
-        """Export every clip of the project into a folder; reports per clip."""
-        from app.elan_actions import batch_export
+    def batch_export(self, out_dir: Path | None = None,
+                     include_predicted: bool | None = None) -> ExportWorker | None:
+        """Export every clip of the project into a folder, in a worker thread.
 
+        The window stays usable; the status bar shows the progress, "Cancel export" stops
+        between clips, and the per-clip report is shown at the end (``export_finished``).
+
+        Returns:
+            The running worker, or None when nothing was started.
+        """
         project = self.review.project
         if project is None:
             return None
@@ -144,16 +197,36 @@ class FileActions(QObject):
             include_predicted = answer == QMessageBox.StandardButton.Yes
         if self.review.session is not None:
             self.save_clip()
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            report = self._run("Export failed", lambda: batch_export(
-                project, out_dir, include_predicted,
-                progress=lambda done, total, clip: self.w.show_status(
-                    f"Exporting {clip} ({done}/{total}) …")))
-        finally:
-            QApplication.restoreOverrideCursor()
-        if report is not None:
-            self.w.show_status(report.summary(), 10000)
+        worker = ExportWorker(project, Path(out_dir), include_predicted, self)
+        # bound methods of this GUI-thread object: the worker's signals arrive queued
+        worker.progress.connect(self._on_export_progress)
+        worker.report_ready.connect(self._on_export_done)
+        worker.failed.connect(self._on_export_failed)
+        self.export_worker = worker
+        self.update()
+        worker.start()
+        return worker
+
+    def cancel_export(self) -> None:
+        """Stop a running project export after the clip it is writing."""
+        if self.export_worker is not None:
+            self.export_worker.cancel()
+
+    def _on_export_progress(self, done: int, total: int, clip: str) -> None:
+        self.w.show_status(f"Exporting {clip} ({done}/{total}) …")
+
+    def _on_export_failed(self, message: str) -> None:
+        self._on_export_done(None, message)
+
+    def _on_export_done(self, report, message: str = "") -> None:
+        if self.export_worker is not None:
+            self.export_worker.wait()
+        self.export_worker = None
+        self.update()
+        if report is None:
+            self.w._show_error("Export failed", message)
+        else:
+            self.w.show_status(report.summary().splitlines()[0], 10000)
             if report.failed:
                 self.w._show_error("Export: some clips failed", report.summary())
-        return report
+        self.export_finished.emit(report)

@@ -126,6 +126,46 @@ def test_batch_export_reports_bad_clip_and_exports_the_rest(tmp_path):
     assert "1 failed" in with_pred.summary()
 
 
+def test_batch_export_stops_when_asked_between_clips(tmp_path):
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for name in ("a", "b", "c"):
+        (folder / f"{name}.mp4").write_bytes(b"")
+        save_eaf(ClipAnnotations(segments=[Segment(1, 2)]), folder / f"{name}.eaf", FPS)
+    project = Project(folder)
+    for name in ("a", "b", "c"):
+        project.update(name, fps="25/1")
+    done = []
+    report = batch_export(project, tmp_path / "out", include_predicted=False,
+                          progress=lambda d, total, name: done.append(name),
+                          should_stop=lambda: len(done) >= 2)
+    assert report.cancelled and [r.name for r in report.results] == ["a", "b"]
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.eaf")) == ["a.eaf", "b.eaf"]
+    assert "cancelled" in report.summary()
+
+
+def test_project_export_runs_in_a_worker_and_reports(qtbot, window, clip_dir, tmp_path):
+    import shutil
+
+    folder = tmp_path / "project"
+    shutil.copytree(clip_dir, folder)
+    with qtbot.waitSignal(window.clip_opened, timeout=120_000):
+        window.open_path(folder)
+    files = window.review.files
+    statuses: list[str] = []
+    window.show_status = lambda text, timeout_ms=0: statuses.append(text)
+    with qtbot.waitSignal(files.export_finished, timeout=60_000) as finished:
+        worker = files.batch_export(tmp_path / "exported", include_predicted=False)
+        assert worker is not None
+        assert not files.batch.isEnabled()                  # one export at a time
+        assert "an export is running" in files.batch.toolTip()
+    report = finished.args[0]
+    assert [r.status for r in report.results] == ["ok", "ok"] and not report.cancelled
+    assert len(list((tmp_path / "exported").glob("*.eaf"))) == 2
+    assert statuses[-1].startswith("Exported 2 clip(s)")
+    assert files.batch.isEnabled() and not files.cancel_batch.isEnabled()
+
+
 def test_session_keeps_project_informed(qtbot, tmp_path):
     from PySide6.QtGui import QUndoStack
 
