@@ -24,12 +24,14 @@ DEMO_CLIPS = 3
 DEMO_SEED = 2024
 DEMO_FRAMES = 240          # 8 s at 30 fps per clip
 DEMO_SIZE = 320
+DEMO_ME_SCALE = 3.0        # the amplitude the bundled demo model was trained on (Makefile)
 _COMPLETE_MARKER = "synth.json"   # written last by meldae.data.synthesize
 
 
 def demo_project_dir() -> Path:
-    """Where the demo project lives: ``cache_dir()/demo-project``."""
-    return cache_dir() / "demo-project"
+    """Where the demo project lives: ``cache_dir()/demo-project-v2`` (v2: MEs at
+    ``DEMO_ME_SCALE``; an older ``demo-project`` is left alone)."""
+    return cache_dir() / "demo-project-v2"
 
 
 def demo_project_ready(folder: Path | None = None) -> bool:
@@ -57,7 +59,7 @@ def generate_demo_project(folder: Path, progress=None, clips: int | None = None,
     tmp = Path(tempfile.mkdtemp(prefix=".demo-project-", dir=folder.parent))
     try:
         synthesize(tmp, clips=clips or DEMO_CLIPS, seed=DEMO_SEED, frames=frames or DEMO_FRAMES,
-                   fps=30, size=DEMO_SIZE,
+                   fps=30, size=DEMO_SIZE, me_scale=DEMO_ME_SCALE,
                    progress=progress)
         if folder.exists():
             shutil.rmtree(folder)
