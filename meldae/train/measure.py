@@ -146,7 +146,10 @@ def tune_state_threshold(clips: list[EvalClip], scores: list[ClipScores]) -> flo
     state head can be right about the order of its scores while staying under one half;
     the threshold chosen on validation is what inference and the app use to draw the
     predicted speaking intervals. Only frames with a face count; ties go to the threshold
-    nearest 0.5. ``Acc_State`` itself stays at 0.5 (DESIGN section 4).
+    nearest 0.5. A head that does not separate the classes (its best accuracy is no better
+    than always answering the majority class, plus one point) keeps 0.5: a threshold under
+    a constant output would only paint the whole clip "speaking". ``Acc_State`` itself
+    stays at 0.5 (DESIGN section 4).
 
     Returns:
         The threshold, or None when the scorer has no state head.
@@ -164,7 +167,8 @@ def tune_state_threshold(clips: list[EvalClip], scores: list[ClipScores]) -> flo
         key = (float(np.mean((probs >= threshold) == truth)), -abs(threshold - 0.5))
         if best_key is None or key > best_key:
             best_key, best = key, float(threshold)
-    return best
+    majority = max(float(truth.mean()), 1.0 - float(truth.mean()))
+    return best if best_key[0] > majority + 0.01 else 0.5
 
 
 def select_postprocessing(clips: list[EvalClip], scores: list[ClipScores],

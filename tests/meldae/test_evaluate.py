@@ -86,6 +86,11 @@ def test_state_threshold_chosen_by_frame_accuracy_on_face_frames():
     assert tune_state_threshold([clip], [_scores(16, [], state=state)]) == pytest.approx(0.3)
     # No state head (a baseline): nothing to choose.
     assert tune_state_threshold([clip], [_scores(16, [])]) is None
+    # A head that does not separate the classes (constant 0.2, 10 of 16 frames speaking):
+    # 0.15 would answer "speaking" everywhere (the majority, 62.5 %) -- it keeps 0.5.
+    clip = _clip(speaking_until=10)
+    flat = np.full(16, 0.2, np.float32)
+    assert tune_state_threshold([clip], [_scores(16, [], state=flat)]) == 0.5
 
 
 def test_selected_postprocessing_carries_the_state_threshold():
