@@ -11,10 +11,11 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from app.actions import window_action
 from app.workers import TrackedThread
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -89,16 +90,7 @@ class FileActions(QObject):
         self.update()
 
     def _action(self, text: str, keys: str, slot, tip: str) -> QAction:
-        action = QAction(text, self.w)
-        if keys:
-            action.setShortcut(QKeySequence(keys))
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            tip = f"{tip} ({keys})"
-        action.setToolTip(tip)
-        action.setStatusTip(tip)
-        action.setData(tip)
-        action.triggered.connect(lambda _checked=False: slot())
-        return action
+        return window_action(self.w, text, keys, slot, tip)
 
     def actions(self) -> list[QAction]:
         """The actions in menu order."""

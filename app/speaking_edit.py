@@ -20,10 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction, QUndoStack
 from PySide6.QtWidgets import QWidget
 
+from app.actions import window_action
 from app.commands import SetSpeakingCommand
 from app.document import AnnotationDocument
 from meldae.annotations import Segment, Source
@@ -80,7 +81,7 @@ class SpeakingEditor(QObject):
         self.delete_action = self._action(window, "Delete speaking interval", "Shift+S",
                                           self.delete_here,
                                           "Delete the speaking interval under the playhead")
-        self.model_action = self._action(window, "Use the model's speaking intervals", None,
+        self.model_action = self._action(window, "Use the model's speaking intervals", "",
                                          self.use_model,
                                          "Replace the annotated speaking intervals by the "
                                          "model's (the 'Speaking (model)' band)")
@@ -126,14 +127,7 @@ class SpeakingEditor(QObject):
     def _forget_pending(self) -> None:
         self.pending = None
 
-    def _action(self, window: QWidget, text: str, keys: str | None, slot, tip: str) -> QAction:
-        action = QAction(text, window)
-        if keys:
-            action.setShortcut(QKeySequence(keys))
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            tip = f"{tip} ({keys})"
-        action.setToolTip(tip)
-        action.setStatusTip(tip)
-        action.triggered.connect(slot)
+    def _action(self, window: QWidget, text: str, keys: str, slot, tip: str) -> QAction:
+        action = window_action(window, text, keys, slot, tip)
         window.addAction(action)
         return action
