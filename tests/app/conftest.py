@@ -6,6 +6,7 @@ The whole folder is skipped when PySide6, pyqtgraph or pytest-qt is missing.
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -46,6 +47,14 @@ def clip_dir(tmp_path_factory) -> Path:
     synth = pytest.importorskip("meldae.data.synth")
     folder = tmp_path_factory.mktemp("clips")
     synth.synthesize(folder, clips=2, seed=3, frames=CLIP_FRAMES, fps=30, size=128)
+    return folder
+
+
+@pytest.fixture
+def clip_dir_copy(clip_dir, tmp_path) -> Path:
+    """A private copy of the session's clip folder (tests write EAFs and project state)."""
+    folder = tmp_path / "project"
+    shutil.copytree(clip_dir, folder, ignore=shutil.ignore_patterns(".meldae"))
     return folder
 
 

@@ -13,11 +13,9 @@ from app.project import Project
 
 
 @pytest.fixture
-def project_dir(clip_dir, tmp_path) -> Path:
-    """A private copy of the session's synthetic clip folder (its project file is written)."""
-    folder = tmp_path / "project"
-    shutil.copytree(clip_dir, folder, ignore=shutil.ignore_patterns(".meldae"))
-    return folder
+def project_dir(clip_dir_copy) -> Path:
+    """The clip folder whose project file the tests write."""
+    return clip_dir_copy
 
 
 @pytest.fixture

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import numpy as np
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
@@ -39,14 +35,8 @@ def test_remove_at_and_runs_to_intervals():
     assert intervals_from_runs(np.zeros((0, 2), np.int64)) == []
 
 
-@pytest.fixture
-def project(tmp_path, clip_dir) -> Path:
-    folder = tmp_path / "project"
-    shutil.copytree(clip_dir, folder)
-    return folder
-
-
-def test_mark_delete_and_use_the_model_by_keys_with_undo(qtbot, window, project):
+def test_mark_delete_and_use_the_model_by_keys_with_undo(qtbot, window, clip_dir_copy):
+    project = clip_dir_copy
     messages: list[str] = []
     with qtbot.waitSignal(window.scores_ready, timeout=120_000):
         window.open_path(project)
