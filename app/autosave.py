@@ -9,11 +9,10 @@ decides when to write, recover and remove it.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from app.document import ClipReview
+from meldae.atomic import atomic_write_text  # noqa: F401 - used by app.session
 from meldae.annotations import ClipAnnotations, ReviewState, Segment, Source
 
 AUTOSAVE_FORMAT = "meldae-autosave"
@@ -25,20 +24,6 @@ def default_autosave_path(video_path: str | Path) -> Path:
     """``clip.mp4`` -> ``clip.mp4.meldae-autosave.json`` beside it."""
     video_path = Path(video_path)
     return video_path.with_name(video_path.name + AUTOSAVE_SUFFIX)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` so that readers see the old or the new file, never a torn one."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def segment_to_json(seg: Segment) -> dict:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -205,11 +204,9 @@ def _parse_dtype(dtype: torch.dtype | str | None, where: Path) -> torch.dtype | 
 
 def _atomic_write(path: Path, write: Any) -> None:
     """Call ``write(tmp_path)`` then move the temporary file onto ``path``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    from meldae.atomic import atomic_write
+
     try:
-        write(tmp)
-        os.replace(tmp, path)
+        atomic_write(path, write)
     except OSError as exc:
         raise CheckpointError(f"{path}: cannot write: {exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -158,12 +156,6 @@ def format_report(report: dict[str, Any]) -> str:
 
 def write_report(report: dict[str, Any], path: Path) -> Path:
     """Write the report as JSON, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(report, fh, indent=2)
-        fh.write("\n")
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-    return path
+    from meldae.atomic import atomic_write_text
+
+    return atomic_write_text(path, json.dumps(report, indent=2) + "\n")

@@ -1,11 +1,11 @@
-"""Safe file writing: a temporary file in the same folder, then ``os.replace``."""
+"""Safe annotation files: :mod:`meldae.atomic` with ``AnnotationError``, and rotating backups."""
 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
+from meldae import atomic
 from meldae.annotations.model import AnnotationError
 
 
@@ -16,22 +16,12 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         AnnotationError: when the folder is missing or not writable.
     """
     path = Path(path)
+    if not path.parent.is_dir():
+        raise AnnotationError(f"{path}: cannot write (no such folder)")
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        atomic.atomic_write_bytes(path, data)
     except OSError as exc:
         raise AnnotationError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except OSError as exc:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise AnnotationError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 def rotate_backups(path: str | Path, count: int) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from meldae.atomic import atomic_write_text
 from meldae.annotations import ClipAnnotations, TierNames, load_eaf
 
 log = logging.getLogger(__name__)
@@ -82,12 +83,9 @@ def write_splits_csv(path: str | Path, rows: list[tuple[str, str, str | None]]) 
     writer.writerow(SPLITS_HEADER)
     for clip, subject, split in rows:
         writer.writerow([clip, subject, split or ""])
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_text(buffer.getvalue(), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write_text(path, buffer.getvalue())
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise DataError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 

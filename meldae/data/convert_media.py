@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from meldae.atomic import atomic_write
 from meldae.data.clipfolder import VIDEO_EXTENSIONS, DataError
 
 log = logging.getLogger(__name__)
@@ -91,9 +92,8 @@ class MediaIndex:
 
 def link_or_copy(src: Path, dst: Path, copy: bool = False) -> None:
     """Hard-link ``src`` to ``dst`` (copy when asked or across file systems)."""
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
+    def place(tmp: Path) -> None:
+        tmp.unlink()
         if copy:
             shutil.copy2(src, tmp)
         else:
@@ -101,9 +101,10 @@ def link_or_copy(src: Path, dst: Path, copy: bool = False) -> None:
                 os.link(src, tmp)
             except OSError:
                 shutil.copy2(src, tmp)
-        os.replace(tmp, dst)
+
+    try:
+        atomic_write(dst, place)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise DataError(f"{dst}: cannot write ({exc.strerror or exc})") from None
 
 
@@ -120,9 +121,10 @@ def encode_images(images: list[Path], dst: Path, fps: Fraction, crf: int = 8) ->
 
     if not images:
         raise DataError(f"{dst}: no images to encode")
-    tmp = dst.with_name(f".{dst.stem}.tmp{dst.suffix}")
     count = 0
-    try:
+
+    def encode(tmp: Path) -> None:
+        nonlocal count
         with av.open(str(tmp), mode="w") as container:
             stream = None
             for image_path in images:
@@ -142,11 +144,9 @@ def encode_images(images: list[Path], dst: Path, fps: Fraction, crf: int = 8) ->
                 container.mux(stream.encode(frame))
                 count += 1
             container.mux(stream.encode(None))
-        os.replace(tmp, dst)
+
+    try:
+        atomic_write(dst, encode, suffix=dst.suffix)
     except av.error.FFmpegError as exc:
-        tmp.unlink(missing_ok=True)
         raise DataError(f"{dst}: encoding failed ({exc})") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return count

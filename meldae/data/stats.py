@@ -177,11 +177,10 @@ def plot_statistics(stats: DatasetStats, out_dir: str | Path) -> list[Path]:
 
 def _save(fig, canvas_cls, path: Path) -> Path:
     canvas_cls(fig)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
+    from meldae.atomic import atomic_write
+
     try:
-        fig.savefig(tmp, format="png")
-        tmp.replace(path)
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"), suffix=".png")
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise DataError(f"{path}: cannot write ({exc.strerror or exc})") from None
     return path

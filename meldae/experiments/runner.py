@@ -9,22 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from meldae.atomic import atomic_write, atomic_write_text
 from meldae.experiments.catalog import Experiment, Variant, get_experiment
 
 log = logging.getLogger(__name__)
 
 
 def _atomic_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    atomic_write_text(path, text)
 
 
 def _variant_configs(variant: Variant, preset_name: str, epochs: int | None,
@@ -151,11 +146,8 @@ def plot_curves(rows: list[dict[str, Any]], path: Path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp)
+    atomic_write(path, fig.savefig, suffix=".png")
     plt.close(fig)
-    os.replace(tmp, path)
     return path
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -13,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from meldae.atomic import atomic_savez  # noqa: F401 - re-exported for callers
 from meldae.infer.default_model import (
     DEFAULT_POSTPROCESS,
     load_default_model,
@@ -118,17 +117,6 @@ def predict_video(video_path: str | Path, model: MELDAE | None = None, device: s
                            float(post["threshold"]), int(post["min_length"]),
                            int(post["merge_gap"]), float(post["state_threshold"]))
 
-
-def atomic_savez(path: Path, **arrays: np.ndarray) -> None:
-    """``np.savez_compressed`` to a temporary file beside ``path``, then rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def predicted_annotations(pred: VideoPrediction) -> ClipAnnotations:

@@ -9,9 +9,7 @@ tensor file's size, so a half-written pair is detected instead of resumed.
 from __future__ import annotations
 
 import json
-import os
 import random
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
+
+from meldae.atomic import atomic_write
 
 STATE_FORMAT = "meldae-train-state"
 STATE_VERSION = 1
@@ -42,19 +42,6 @@ class Position:
     best_epoch: int = 0          # the epoch of the best checkpoint (1-based; 0: none)
     elapsed_s: float = 0.0       # training time before this process
     extra: dict[str, Any] = field(default_factory=dict)   # e.g. the F1_DR curve
-
-
-def _atomic_write_bytes(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        os.chmod(tmp, 0o644)        # mkstemp creates 0600; a run folder is meant to be shared
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -130,7 +117,7 @@ def save_train_state(run_dir: Path, optimizer: torch.optim.Optimizer, scheduler,
     rng_tensors, rng_meta = rng_state()
     tensors = {**opt_tensors, **rng_tensors}
     tensor_path = run_dir / STATE_TENSORS
-    _atomic_write_bytes(tensor_path, lambda tmp: save_file(tensors, tmp))
+    atomic_write(tensor_path, lambda tmp: save_file(tensors, tmp))
     sched = {k: v for k, v in scheduler.state_dict().items() if _jsonable(v)}
     doc = {
         "format": STATE_FORMAT, "version": STATE_VERSION,
@@ -140,7 +127,7 @@ def save_train_state(run_dir: Path, optimizer: torch.optim.Optimizer, scheduler,
     }
     json_path = run_dir / STATE_JSON
     text = json.dumps(doc)
-    _atomic_write_bytes(json_path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    atomic_write(json_path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return json_path
 
 

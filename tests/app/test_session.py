@@ -11,7 +11,7 @@ pytest.importorskip("PySide6.QtWidgets")
 
 from PySide6.QtGui import QUndoStack  # noqa: E402
 
-import app.autosave  # noqa: E402
+import meldae.atomic  # noqa: E402
 import app.session  # noqa: E402
 from app.commands import AddSegmentCommand, EditSegmentCommand  # noqa: E402
 from app.document import AnnotationDocument, ClipReview, segment_key  # noqa: E402
@@ -80,7 +80,7 @@ def test_autosave_after_debounce_and_atomic(qtbot, clip, monkeypatch):
     def broken_replace(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(app.autosave.os, "replace", broken_replace)
+    monkeypatch.setattr(meldae.atomic.os, "replace", broken_replace)
     failures = []
     session.autosave_failed.connect(failures.append)
     stack.push(AddSegmentCommand(doc, Segment(80, 81)))

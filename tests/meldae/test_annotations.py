@@ -220,7 +220,7 @@ def test_save_is_atomic_when_writing_fails(tmp_path, monkeypatch):
 
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device")
-    monkeypatch.setattr("meldae.annotations.files.os.replace", broken)
+    monkeypatch.setattr("meldae.atomic.os.replace", broken)
     with pytest.raises(AnnotationError, match="clip.eaf"):
         save_eaf(ClipAnnotations([Segment(5, 9)], []), path, 25, backups=0)
     assert path.read_bytes() == before
