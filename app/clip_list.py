@@ -1,4 +1,4 @@
-"""The project's clips with their review status (a view of ``app.project.ClipListModel``)."""
+"""The project's clips with their review status (a view of ``app.clip_list_model.ClipListModel``)."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ class ClipListWidget(QTreeView):
         self.activated.connect(self._on_activated)
 
     def set_project(self, project) -> None:
-        """Show the clips of ``project`` (an ``app.project.Project``; None: empty)."""
-        from app.project import ClipListModel
+        """Show the clips of ``project`` (a ``meldae.project.Project``; None: empty)."""
+        from app.clip_list_model import ClipListModel
 
         old = self.model()
         self.project = project

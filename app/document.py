@@ -38,23 +38,15 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import enum
 import logging
 from collections.abc import Iterable, Sequence
 
 from PySide6.QtCore import QObject, Signal
 
 from meldae.annotations import ClipAnnotations, ReviewState, Segment, Source
+from meldae.project import ClipReview, clip_review_from_state, clip_review_to_state
 
 log = logging.getLogger(__name__)
-
-
-class ClipReview(str, enum.Enum):
-    """Review progress of a whole clip (per-segment review uses ``ReviewState``)."""
-
-    UNREVIEWED = "unreviewed"
-    IN_PROGRESS = "in_progress"
-    DONE = "done"
 
 
 def segment_key(seg: Segment) -> tuple:
@@ -72,16 +64,6 @@ def segment_key(seg: Segment) -> tuple:
 
 def _onset(key: tuple) -> int:
     return key[0]
-
-
-def clip_review_from_state(state: ReviewState) -> ClipReview:
-    """Map the clip review stored in an EAF-level ``ClipAnnotations`` to a ``ClipReview``."""
-    return ClipReview.DONE if state == ReviewState.ACCEPTED else ClipReview.UNREVIEWED
-
-
-def clip_review_to_state(review: ClipReview) -> ReviewState:
-    """``DONE`` is written as ``ReviewState.ACCEPTED``; anything else as unreviewed."""
-    return ReviewState.ACCEPTED if review == ClipReview.DONE else ReviewState.UNREVIEWED
 
 
 class AnnotationDocument(QObject):

@@ -47,7 +47,8 @@ from app.commands import (
     EditSegmentCommand,
     RemoveSegmentCommand,
 )
-from app.document import AnnotationDocument, ClipReview
+from app.document import AnnotationDocument
+from meldae.project import ClipReview
 from app.review_ops import ReviewOperations
 from meldae.annotations import ReviewState, Segment, Source
 

@@ -29,7 +29,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QWidget
 
-from app.document import ClipReview
+from meldae.project import ClipReview
 from meldae.annotations import ReviewState, Source
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """The File menu's annotation actions: save, export, open an EAF, batch export a project.
 
 They drive the editing helper's :class:`app.session.ClipSession` and
-:func:`app.elan_actions.batch_export`; every action is disabled, with a tooltip saying why,
+:func:`meldae.project.export.batch_export`; every action is disabled, with a tooltip saying why,
 when there is no clip (or project) to act on.
 """
 
@@ -27,7 +27,7 @@ EAF_FILTER = "ELAN files (*.eaf)"
 
 
 class ExportWorker(TrackedThread):
-    """Runs :func:`app.elan_actions.batch_export` off the GUI thread.
+    """Runs :func:`meldae.project.export.batch_export` off the GUI thread.
 
     Signals:
         progress(int, int, str): clips done, clips in all, the clip just handled.
@@ -45,7 +45,7 @@ class ExportWorker(TrackedThread):
         self.project, self.out_dir, self.include_predicted = project, out_dir, include_predicted
 
     def run(self) -> None:  # noqa: D102 - QThread entry point
-        from app.elan_actions import batch_export
+        from meldae.project.export import batch_export
 
         try:
             report = batch_export(self.project, self.out_dir, self.include_predicted,

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.score_cache import ClipScores, ScoreCache, score_key
+from meldae.project.score_cache import ClipScores, ScoreCache, score_key
 from app.workers import TrackedThread, retire
 
 log = logging.getLogger(__name__)

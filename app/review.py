@@ -82,7 +82,7 @@ class ReviewController(QObject):
     # ------------------------------------------------------------------ opening
     def open_path(self, path: Path) -> None:
         """Open a clip folder as a project (first clip) or one video."""
-        from app.project import Project
+        from meldae.project import Project
         from meldae.data import DataError
 
         if path.is_dir():

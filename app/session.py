@@ -23,14 +23,13 @@ brings the previous content back) and makes it the session's file. ``save_as`` w
 annotator's tiers and, optionally, the predicted tiers and a per-frame score CSV; it adopts
 the new file as the session's file only when the whole document went into it
 (``include_predicted=True``); otherwise it is an export and the session is unchanged.
-Batch export of a whole project lives in :mod:`app.elan_actions`.
+Batch export of a whole project lives in :mod:`meldae.project.export`.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import logging
-import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -39,21 +38,21 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication, QUndoStack
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from app.autosave import (  # noqa: F401 - re-exported for callers of app.session
-    AUTOSAVE_SUFFIX,
-    atomic_write_text,
-    autosave_text,
-    default_autosave_path,
-    read_autosave,
-)
 from app.commands import LoadAnnotationsCommand
-from app.document import AnnotationDocument, ClipReview
+from app.document import AnnotationDocument
+from meldae.project import ClipReview
 from meldae.annotations import (
     AnnotationError,
     ClipAnnotations,
     load_eaf,
     save_eaf,
     save_scores_csv,
+)
+from meldae.project.autosave import (
+    default_autosave_path,
+    keep_as_corrupt,
+    read_autosave,
+    write_autosave,
 )
 from meldae.timebase import as_fps
 
@@ -95,7 +94,7 @@ class ClipSession(QObject):
         undo_stack: cleared on recovery and marked clean on save, when given.
         autosave_path: where to autosave (default: beside the video).
         autosave_delay_ms: debounce delay after the last edit.
-        project: a ``app.project.Project`` to keep informed (review, segment count, dates).
+        project: a ``meldae.project.Project`` to keep informed (review, segment count, dates).
         clip_name: the clip's name in ``project``.
     """
 
@@ -160,7 +159,9 @@ class ClipSession(QObject):
             return False
         try:
             if self.document.is_modified:
-                atomic_write_text(self.autosave_path, self._autosave_text())
+                write_autosave(self.autosave_path, self.video_path, self.eaf_path, self.fps,
+                               self.n_frames, _now(), self.document.annotations(),
+                               self.document.clip_review)
             else:
                 self.autosave_path.unlink(missing_ok=True)
         except OSError as exc:
@@ -170,10 +171,6 @@ class ClipSession(QObject):
             return False
         self.autosaved.emit(str(self.autosave_path))
         return True
-
-    def _autosave_text(self) -> str:
-        return autosave_text(self.video_path, self.eaf_path, self.fps, self.n_frames, _now(),
-                             self.document.annotations(), self.document.clip_review)
 
     @Slot(Qt.ApplicationState)
     def _on_application_state_changed(self, state: Qt.ApplicationState) -> None:
@@ -213,11 +210,7 @@ class ClipSession(QObject):
         except ValueError as exc:
             log.warning("%s", exc)
             self._recovery_pending = False
-            corrupt = self.autosave_path.with_name(self.autosave_path.name + ".corrupt")
-            try:
-                os.replace(self.autosave_path, corrupt)
-            except OSError as move_exc:
-                log.warning("%s: cannot keep it as %s (%s)", self.autosave_path, corrupt.name, move_exc)
+            keep_as_corrupt(self.autosave_path)
             return False
         self._recovery_pending = False
         self.document.load(ann, self.n_frames, mark_clean=False)

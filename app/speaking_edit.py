@@ -12,12 +12,12 @@ Shift+S             delete the speaking interval under the playhead
                     "Speaking (model)" band) as the annotation
 ==================  ==============================================================
 
-The interval functions are plain functions on ``Segment`` lists (tested on their own).
+The interval operations are plain functions in :mod:`meldae.annotations.speaking`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject
@@ -27,31 +27,8 @@ from PySide6.QtWidgets import QWidget
 from app.actions import window_action
 from app.commands import SetSpeakingCommand
 from app.document import AnnotationDocument
-from meldae.annotations import Segment, Source
-
-
-def add_interval(intervals: Sequence[Segment], onset: int, offset: int) -> list[Segment]:
-    """``intervals`` plus ``[onset, offset]`` (inclusive, either order), merged with every
-    interval it overlaps or touches (frames ``offset + 1`` / ``onset - 1``)."""
-    lo, hi = min(onset, offset), max(onset, offset)
-    kept = []
-    for seg in intervals:
-        if seg.offset + 1 < lo or seg.onset - 1 > hi:
-            kept.append(seg)
-        else:
-            lo, hi = min(lo, seg.onset), max(hi, seg.offset)
-    kept.append(Segment(lo, hi, source=Source.MANUAL))
-    return sorted(kept, key=lambda s: s.onset)
-
-
-def remove_at(intervals: Sequence[Segment], frame: int) -> list[Segment]:
-    """``intervals`` without the one that holds ``frame`` (unchanged when none does)."""
-    return [seg for seg in intervals if not seg.onset <= frame <= seg.offset]
-
-
-def intervals_from_runs(runs: np.ndarray) -> list[Segment]:
-    """``(K, 2)`` inclusive runs (e.g. the model's speaking band) as manual intervals."""
-    return [Segment(int(a), int(b), source=Source.MANUAL) for a, b in np.asarray(runs).reshape(-1, 2)]
+from meldae.annotations import Segment
+from meldae.annotations.speaking import add_interval, intervals_from_runs, remove_at
 
 
 class SpeakingEditor(QObject):

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-from app.document import ClipReview
+from meldae.project import ClipReview
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class ClipChooser(QWidget):
 
     # ------------------------------------------------------------------ sources
     def set_project(self, project) -> None:
-        """Show ``project``'s clips (an ``app.project.Project``); reviewed ones checked."""
+        """Show ``project``'s clips (an ``meldae.project.Project``); reviewed ones checked."""
         self.project = project
         self.tree.blockSignals(True)
         self.tree.clear()
@@ -138,7 +138,7 @@ class ClipChooser(QWidget):
 
     def set_folder(self, folder: Path) -> bool:
         """Show the clips of ``folder``; returns False (and says why) when it has none."""
-        from app.project import Project
+        from meldae.project import Project
         from meldae.data import DataError
 
         try:

@@ -1,7 +1,7 @@
 """The training tab's model inputs: the preset and hyper-parameters.
 
 The clip chooser lives in :mod:`app.training_clips` (re-exported here). :class:`HyperParameterForm` edits a
-:class:`app.training_process.TrainingSettings`; choosing a preset fills in its defaults.
+:class:`meldae.train.launch.TrainingSettings`; choosing a preset fills in its defaults.
 "Start from" fine-tunes the Review tab's active model (``--init-from``; its checkpoint fixes
 the preset and N) or trains a new model of the chosen preset.
 """
@@ -17,7 +17,7 @@ from PySide6.QtGui import QDoubleValidator
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QGridLayout, QLabel, QLineEdit, QSpinBox, QWidget
 
 from app.training_clips import ClipChooser
-from app.training_process import TrainingSettings
+from meldae.train.launch import TrainingSettings
 
 __all__ = ["ClipChooser", "HyperParameterForm", "preset_settings", "SHAPE_FROM_CHECKPOINT", "DEVICES"]
 

@@ -23,6 +23,10 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
 import pyqtgraph as pg
 
+from meldae.train.events import (
+    CheckpointEvent, DoneEvent, EpochEvent, ErrorEvent, StartEvent, StepEvent, TrainingEvent,
+)
+
 log = logging.getLogger(__name__)
 
 LOSS_KEYS = ("loss", "loss_loc", "loss_me", "loss_state")
@@ -71,17 +75,20 @@ class RunClock:
         self._first: tuple[float, int] | None = None
         self.global_step = 0
 
-    def on_start(self, event: dict) -> None:
-        self.total_steps = int(event.get("epochs", 0)) * int(event.get("steps_per_epoch", 0))
+    def on_start(self, event: StartEvent) -> None:
+        """A run started: its length in steps."""
+        self.total_steps = int(event.epochs) * int(event.steps_per_epoch)
         self._first, self.at = None, time.monotonic()
 
-    def on_progress(self, event: dict) -> None:
-        if event.get("elapsed_s") is None:
+    def on_progress(self, event: StepEvent | EpochEvent) -> None:
+        """A step or epoch event: the trainer's clock (and, for steps, the step count)."""
+        if event.elapsed_s is None:
             return
-        self.elapsed, self.at = float(event["elapsed_s"]), time.monotonic()
-        self.global_step = int(event.get("global_step", self.global_step))
-        if self._first is None and event.get("event") == "step":
-            self._first = (self.elapsed, self.global_step)
+        self.elapsed, self.at = float(event.elapsed_s), time.monotonic()
+        if isinstance(event, StepEvent):
+            self.global_step = int(event.global_step)
+            if self._first is None:
+                self._first = (self.elapsed, self.global_step)
 
     def elapsed_now(self) -> float:
         return self.elapsed + (time.monotonic() - self.at)
@@ -156,9 +163,9 @@ class TrainingPlots(QWidget):
         if epochs > 0 and steps_per_epoch > 0:
             self.loss_plot.setXRange(0, epochs * steps_per_epoch, padding=0.02)
 
-    def add_step(self, event: dict[str, Any]) -> None:
-        """Add a ``step`` event's losses at its ``global_step``."""
-        step = int(event.get("global_step", len(self.steps) + 1))
+    def add_step(self, step: int, losses: dict[str, Any]) -> None:
+        """Add one step's losses (``loss``, ``loss_me``, ... ; missing ones are NaN)."""
+        step = int(step)
         keep = len(self.steps)
         while keep and self.steps[keep - 1] >= step:
             keep -= 1
@@ -168,17 +175,17 @@ class TrainingPlots(QWidget):
                 del values[keep:]
         self.steps.append(step)
         for key in LOSS_KEYS:
-            self.losses[key].append(_number(event.get(key)))
+            self.losses[key].append(_number(losses.get(key)))
         self._dirty = True
 
-    def add_epoch(self, event: dict[str, Any]) -> None:
-        """Add an ``epoch`` event's validation F1_DR and F1 (NaN without validation)."""
-        epoch = int(event.get("epoch", len(self.epochs) + 1))
+    def add_epoch(self, epoch: int, val: dict[str, Any] | None) -> None:
+        """Add one epoch's validation F1_DR and F1 (NaN without validation)."""
+        epoch = int(epoch)
         keep = len(self.epochs)
         while keep and self.epochs[keep - 1] >= epoch:
             keep -= 1
         del self.epochs[keep:], self.f1_dr[keep:], self.f1[keep:]
-        val = event.get("val") or {}
+        val = val or {}
         self.epochs.append(epoch)
         self.f1_dr.append(_number(val.get("f1_dr")))
         self.f1.append(_number(val.get("f1")))
@@ -198,10 +205,10 @@ class TrainingPlots(QWidget):
             return 0
         for row in rows:
             if row.get("kind") == "step" and row.get("global_step"):
-                self.add_step(row)
+                self.add_step(int(row["global_step"]), row)
             elif row.get("kind") == "epoch" and row.get("epoch"):
-                self.add_epoch({"epoch": row["epoch"],
-                                "val": {"f1_dr": row.get("val_f1_dr"), "f1": row.get("val_f1")}})
+                self.add_epoch(int(row["epoch"]),
+                               {"f1_dr": row.get("val_f1_dr"), "f1": row.get("val_f1")})
         self.redraw()
         return len(self.steps)
 
@@ -273,41 +280,40 @@ class RunStatusPanel(QWidget):
         self.error_label.setText(message or "")
         self.error_label.setVisible(bool(message))
 
-    def on_event(self, event: dict[str, Any]) -> str | None:
+    def on_event(self, event: TrainingEvent) -> str | None:
         """Update from a progress event; returns a line for the log (or None)."""
-        kind = event["event"]
-        line = None
-        if kind == "start":
-            self.clock.on_start(event)
-            self.epochs_total = int(event.get("epochs", 0))
-            self.steps_per_epoch = int(event.get("steps_per_epoch", 0))
-            self.device_label.setText(str(event.get("device", "?")))
-            self.state_label.setText("Training")
-            line = (f"[start] device {event.get('device')}, {self.epochs_total} epoch(s) of "
-                    f"{self.steps_per_epoch} step(s), from epoch "
-                    f"{event.get('resumed_from_epoch', 0)}")
-        elif kind == "step":
+        if isinstance(event, StartEvent):
+            return self._on_start(event)
+        if isinstance(event, StepEvent):
             self.clock.on_progress(event)
             self.progress_label.setText(
-                f"epoch {event.get('epoch')}/{self.epochs_total} · step {event.get('step')}/"
-                f"{self.steps_per_epoch} · loss {fmt_number(event.get('loss'))}")
-        elif kind == "epoch":
+                f"epoch {event.epoch}/{self.epochs_total} · step {event.step}/"
+                f"{self.steps_per_epoch} · loss {fmt_number(event.loss)}")
+            return None
+        if isinstance(event, EpochEvent):
             self.clock.on_progress(event)
-            val = event.get("val") or {}
-            line = (f"[epoch {event.get('epoch')}] train loss "
-                    f"{fmt_number(event.get('train_loss'))}, val F1_DR "
-                    f"{fmt_number(val.get('f1_dr'), 3)}, F1 {fmt_number(val.get('f1'), 3)}")
-        elif kind == "checkpoint":
-            if event.get("kind") == "best":
-                self.best_label.setText(f"epoch {event.get('epoch')} · F1_DR "
-                                        f"{fmt_number(event.get('f1_dr'), 3)}")
-            line = f"[checkpoint] {event.get('kind')}: {event.get('path')}"
-        elif kind == "done":
-            line = (f"[done] best epoch {event.get('best_epoch')}, "
-                    f"{format_duration(event.get('elapsed_s'))}")
-        elif kind == "error":
-            line = f"[error] {event.get('message')}"
-        return line
+            return (f"[epoch {event.epoch}] train loss {fmt_number(event.train_loss)}, val F1_DR "
+                    f"{fmt_number(event.val.get('f1_dr'), 3)}, "
+                    f"F1 {fmt_number(event.val.get('f1'), 3)}")
+        if isinstance(event, CheckpointEvent):
+            if event.kind == "best":
+                self.best_label.setText(f"epoch {event.epoch} · F1_DR "
+                                        f"{fmt_number(event.f1_dr, 3)}")
+            return f"[checkpoint] {event.kind}: {event.path}"
+        if isinstance(event, DoneEvent):
+            return f"[done] best epoch {event.best_epoch}, {format_duration(event.elapsed_s)}"
+        if isinstance(event, ErrorEvent):
+            return f"[error] {event.message}"
+        return None
+
+    def _on_start(self, event: StartEvent) -> str:
+        self.clock.on_start(event)
+        self.epochs_total = int(event.epochs)
+        self.steps_per_epoch = int(event.steps_per_epoch)
+        self.device_label.setText(event.device or "?")
+        self.state_label.setText("Training")
+        return (f"[start] device {event.device}, {self.epochs_total} epoch(s) of "
+                f"{self.steps_per_epoch} step(s), from epoch {event.resumed_from_epoch}")
 
     def update_times(self, running: bool) -> None:
         """Refresh elapsed (and, while running, remaining) time."""

@@ -25,10 +25,9 @@ from PySide6.QtWidgets import (
 
 from app.training_form import ClipChooser, HyperParameterForm
 from app.training_plots import RunStatusPanel, TrainingPlots
-from app.training_process import (
-    FAILED, FINISHED, STOP_GRACE_MS, TrainingProcess, prepare_clip_folder, read_run_info,
-    train_arguments,
-)
+from app.training_process import FAILED, FINISHED, STOP_GRACE_MS, TrainingProcess
+from meldae.train.events import EpochEvent, StartEvent, StepEvent, TrainingEvent
+from meldae.train.launch import prepare_clip_folder, read_run_info, train_arguments
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +39,7 @@ class TrainingTab(QWidget):
     """Clips, hyper-parameters, start/stop/resume, live curves and log of a training run.
 
     Args:
-        project_getter: returns the window's open ``app.project.Project`` (or None).
+        project_getter: returns the window's open ``meldae.project.Project`` (or None).
         checkpoint_getter: returns the Review tab's model checkpoint (or None); "Start from"
             offers to fine-tune it.
         parent: Qt parent.
@@ -320,15 +319,13 @@ class TrainingTab(QWidget):
         self._update_buttons()
 
     # ------------------------------------------------------------------ events
-    def _on_process_event_received(self, event: dict) -> None:
-        kind = event["event"]
-        if kind == "start":
-            self.plots.set_run_length(int(event.get("epochs", 0)),
-                                      int(event.get("steps_per_epoch", 0)))
-        elif kind == "step":
-            self.plots.add_step(event)
-        elif kind == "epoch":
-            self.plots.add_epoch(event)
+    def _on_process_event_received(self, event: TrainingEvent) -> None:
+        if isinstance(event, StartEvent):
+            self.plots.set_run_length(int(event.epochs), int(event.steps_per_epoch))
+        elif isinstance(event, StepEvent):
+            self.plots.add_step(event.global_step, event.to_json())
+        elif isinstance(event, EpochEvent):
+            self.plots.add_epoch(event.epoch, event.val)
         line = self.status.on_event(event)
         if line:
             self.append_log(line)

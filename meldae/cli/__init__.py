@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "meldae.cli.dataset_cmds",   # convert, stats
     "meldae.cli.train_cmds",     # train, evaluate, experiment, baseline
     "meldae.cli.infer_cmds",     # infer
+    "meldae.cli.project_cmds",   # export-project
 )
 
 log = logging.getLogger("meldae")

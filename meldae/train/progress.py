@@ -1,7 +1,8 @@
 """Progress of a training run: JSON-line events, the CSV log, TensorBoard and a progress bar.
 
-Events follow docs/architecture.md ("meldae.train — progress events") exactly; the desktop
-app reads them from the trainer's stdout. Only rank 0 of a distributed run reports.
+Events are the frozen dataclasses of :mod:`meldae.train.events` (docs/architecture.md,
+"meldae.train — progress events"); the desktop app reads them back from the trainer's stdout
+with the same classes. Only rank 0 of a distributed run reports.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import math
 import sys
 from pathlib import Path
 from typing import IO, Any
+
+from meldae.train.events import TrainingEvent, event_from_json
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +81,10 @@ class ProgressReporter:
             else:
                 self._tb = SummaryWriter(str(self.run_dir / "tb"))
 
-    def emit(self, event: dict[str, Any]) -> None:
-        """Report one event (a dict with an ``"event"`` key)."""
-        event = _clean(event)
+    def emit(self, event: TrainingEvent | dict[str, Any]) -> None:
+        """Report one event: a typed event, or its JSON object (read through the types)."""
+        typed = event if hasattr(event, "to_json") else event_from_json(event)
+        event = _clean(typed.to_json() if typed is not None else dict(event))
         self.events.append(event)
         if not self.enabled:
             return

@@ -6,7 +6,8 @@ import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
-from app.document import AnnotationDocument, ClipReview  # noqa: E402
+from app.document import AnnotationDocument  # noqa: E402
+from meldae.project import ClipReview  # noqa: E402
 from meldae.annotations import ClipAnnotations, ReviewState, Segment, Source  # noqa: E402
 
 

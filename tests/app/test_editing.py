@@ -12,7 +12,8 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QMainWindow  # noqa: E402
 
 import app.editing_actions  # noqa: E402
-from app.document import AnnotationDocument, ClipReview  # noqa: E402
+from app.document import AnnotationDocument  # noqa: E402
+from meldae.project import ClipReview  # noqa: E402
 from app.editing import SegmentEditor  # noqa: E402
 from meldae.annotations import ClipAnnotations, ReviewState, Segment, Source  # noqa: E402
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.score_cache import ClipScores, ScoreCache, file_fingerprint, score_key
+from meldae.project.score_cache import ClipScores, ScoreCache, file_fingerprint, score_key
 
 
 def window(start, stop, total, value, grid=2):
@@ -84,7 +84,7 @@ def test_keys_follow_content_and_checkpoint(tmp_path):
 def test_missing_demo_model_is_reported_not_raised(qtbot, clip_video, monkeypatch, tmp_path):
     from app.inference_worker import ScoreController
 
-    monkeypatch.setattr("app.score_cache.demo_checkpoint", lambda: tmp_path / "none.safetensors")
+    monkeypatch.setattr("meldae.project.score_cache.demo_checkpoint", lambda: tmp_path / "none.safetensors")
     monkeypatch.setattr("meldae.paths.demo_checkpoint", lambda: tmp_path / "none.safetensors")
     controller = ScoreController(checkpoint=None)
     with qtbot.waitSignal(controller.model_missing, timeout=5000) as missing:

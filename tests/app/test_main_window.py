@@ -197,7 +197,7 @@ def test_missing_model_says_make_demo_model(qtbot, project, monkeypatch, tmp_pat
                                             no_modal_dialogs):
     from app.main_window import MainWindow
 
-    monkeypatch.setattr("app.score_cache.demo_checkpoint", lambda: tmp_path / "no.safetensors")
+    monkeypatch.setattr("meldae.project.score_cache.demo_checkpoint", lambda: tmp_path / "no.safetensors")
     win = MainWindow(checkpoint=None, device="cpu")
     qtbot.addWidget(win)
     errors = []
@@ -219,7 +219,7 @@ def test_demo_project_is_generated_once_then_opened(qtbot, monkeypatch, tmp_path
 
     monkeypatch.setattr(demo, "DEMO_CLIPS", 1)
     monkeypatch.setattr(demo, "DEMO_FRAMES", 12)
-    monkeypatch.setattr("app.score_cache.demo_checkpoint", lambda: tmp_path / "no.safetensors")
+    monkeypatch.setattr("meldae.project.score_cache.demo_checkpoint", lambda: tmp_path / "no.safetensors")
     win = MainWindow(checkpoint=None, device="cpu")
     qtbot.addWidget(win)
     monkeypatch.setattr(win, "_show_error", lambda title, text: None)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.model_choice import checkpoint_problem
-from app.project import Project
+from meldae.project import Project
 
 
 @pytest.fixture

@@ -14,8 +14,10 @@ from PySide6.QtGui import QUndoStack  # noqa: E402
 import meldae.atomic  # noqa: E402
 import app.session  # noqa: E402
 from app.commands import AddSegmentCommand, EditSegmentCommand  # noqa: E402
-from app.document import AnnotationDocument, ClipReview, segment_key  # noqa: E402
-from app.session import ClipSession, read_autosave  # noqa: E402
+from app.document import AnnotationDocument, segment_key  # noqa: E402
+from meldae.project import ClipReview  # noqa: E402
+from app.session import ClipSession  # noqa: E402
+from meldae.project.autosave import read_autosave  # noqa: E402
 from meldae.annotations import (  # noqa: E402
     ClipAnnotations, ReviewState, Segment, Source, load_eaf, save_eaf,
 )

@@ -10,16 +10,14 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from app.document import ClipReview
-from app.project import Project
+from meldae.project import ClipReview, Project
 from app.training_form import ClipChooser, preset_settings
 from app.training_plots import RunClock, TrainingPlots, format_duration
-from app.training_process import (
-    FAILED, FINISHED, STOPPED, LineBuffer, TrainingSettings, parse_event, prepare_clip_folder,
-    running_processes, train_arguments,
-)
+from app.training_process import FAILED, FINISHED, STOPPED, running_processes
 from app.training_tab import TrainingTab
-from meldae.data import discover_clips, read_splits_csv
+from meldae.data import discover_clips
+from meldae.train.events import parse_event_line
+from meldae.train.launch import TrainingSettings, train_arguments
 
 RUN_TIMEOUT_MS = 300_000     # a process start imports torch: slow on a loaded 2-core machine
 
@@ -60,81 +58,17 @@ def tiny_settings(**changes) -> TrainingSettings:
                    **changes)
 
 
-# ---------------------------------------------------------------------- pure parts
-def test_line_buffer_joins_partial_lines_and_split_characters():
-    buf = LineBuffer()
-    assert buf.feed(b'{"event": "st') == []
-    assert buf.feed(b'art"}\n{"event"') == ['{"event": "start"}']
-    assert buf.feed(b': "done"}\r\n\xce') == ['{"event": "done"}']
-    assert buf.feed(b'\xbb=1\nlast') == ["λ=1"]
-    assert buf.flush() == ["last"]
-    assert buf.flush() == []
-
-
-def test_parse_event_accepts_only_event_objects():
-    assert parse_event('{"event": "step", "loss": 0.5}\n') == {"event": "step", "loss": 0.5}
-    assert parse_event("INFO meldae.checkpoint: saved") is None
-    assert parse_event('{"loss": 1.0}') is None
-    assert parse_event('{"event": ') is None
-    assert parse_event("[1, 2]") is None
-
-
-def test_train_arguments_are_the_cli_flags():
-    from meldae.cli import build_parser
-
-    settings = TrainingSettings(preset="tiny", epochs=3, batch_size=4, lr_backbone=1e-5,
-                                lr_new=5e-4, loc_loss="focal_tversky", lam=2.5, num_queries=8,
-                                max_steps=7, device="cpu")
-    args = train_arguments(Path("/data"), Path("/run"), settings)
-    assert args == ["train", "/data", "--out", "/run", "--json-progress", "--device", "cpu",
-                    "--preset", "tiny", "--epochs", "3", "--batch-size", "4", "--lr-new",
-                    "0.0005", "--loc-loss", "focal_tversky", "--lam", "2.5", "--num-queries",
-                    "8", "--lr-backbone", "1e-05", "--max-steps", "7"]
-    parsed = build_parser().parse_args(args)
-    assert (parsed.preset, parsed.epochs, parsed.batch_size) == ("tiny", 3, 4)
-    assert (parsed.lr_new, parsed.lr_backbone, parsed.lam) == (5e-4, 1e-5, 2.5)
-    assert (parsed.loc_loss, parsed.num_queries, parsed.max_steps) == ("focal_tversky", 8, 7)
-    assert parsed.json_progress and not parsed.resume
-    resumed = train_arguments(Path("/data"), Path("/run"), settings, resume=True)
-    assert resumed == ["train", "/data", "--out", "/run", "--json-progress", "--device", "cpu",
-                       "--resume", "--epochs", "3"]
-    assert build_parser().parse_args(resumed).resume
-    auto = train_arguments(Path("/d"), Path("/r"), replace(settings, lr_backbone=None,
-                                                           max_steps=None))
-    assert "--lr-backbone" not in auto and "--max-steps" not in auto
-
-
-def test_prepare_clip_folder_links_a_subset_with_its_splits(own_clips, tmp_path):
-    clips = discover_clips(own_clips)
-    run = tmp_path / "run"
-    assert prepare_clip_folder(clips, own_clips, run) == own_clips   # all: the folder itself
-    assert not (run / "clips").exists()
-    folder = prepare_clip_folder([clips[1]], own_clips, run)
-    assert folder == run / "clips"
-    linked = discover_clips(folder)
-    assert [c.name for c in linked] == [clips[1].name]
-    assert linked[0].eaf_path is not None
-    assert linked[0].video_path.resolve() == clips[1].video_path.resolve()
-    assert linked[0].eaf_path.read_bytes() == clips[1].eaf_path.read_bytes()
-    source_rows = read_splits_csv(own_clips / "splits.csv")
-    assert read_splits_csv(folder / "splits.csv") == {clips[1].name: source_rows[clips[1].name]}
-    again = prepare_clip_folder([clips[0]], own_clips, run)          # replaces the old subset
-    assert [c.name for c in discover_clips(again)] == [clips[0].name]
-    with pytest.raises(ValueError, match="no clip"):
-        prepare_clip_folder([], own_clips, run)
-
-
 def test_plots_replace_the_tail_on_resume_and_read_history(qtbot, tmp_path):
     plots = TrainingPlots()
     qtbot.addWidget(plots)
     for step, loss in ((1, 1.0), (2, 0.8), (3, 0.7)):
-        plots.add_step({"global_step": step, "loss": loss, "loss_loc": loss / 2})
-    plots.add_step({"global_step": 2, "loss": 0.75, "loss_loc": 0.3})   # resumed from step 1
+        plots.add_step(step, {"loss": loss, "loss_loc": loss / 2})
+    plots.add_step(2, {"loss": 0.75, "loss_loc": 0.3})   # resumed from step 1
     assert plots.steps == [1, 2]
     assert plots.losses["loss"] == [1.0, 0.75]
     assert plots.losses["loss_loc"] == [0.5, 0.3]
-    plots.add_epoch({"epoch": 1, "val": {"f1_dr": 0.4, "f1": 0.5}})
-    plots.add_epoch({"epoch": 1, "val": {"f1_dr": 0.45, "f1": 0.55}})
+    plots.add_epoch(1, {"f1_dr": 0.4, "f1": 0.5})
+    plots.add_epoch(1, {"f1_dr": 0.45, "f1": 0.55})
     assert (plots.epochs, plots.f1_dr, plots.f1) == ([1], [0.45], [0.55])
     plots.redraw()
     assert (plots.drawn_steps(), plots.drawn_epochs()) == (2, 1)
@@ -152,10 +86,10 @@ def test_plots_replace_the_tail_on_resume_and_read_history(qtbot, tmp_path):
 
 def test_run_clock_estimates_the_remaining_time():
     clock = RunClock()
-    clock.on_start({"event": "start", "epochs": 2, "steps_per_epoch": 5})
-    clock.on_progress({"event": "step", "global_step": 1, "elapsed_s": 10.0})
+    clock.on_start(parse_event_line('{"event": "start", "epochs": 2, "steps_per_epoch": 5}'))
+    clock.on_progress(parse_event_line('{"event": "step", "global_step": 1, "elapsed_s": 10.0}'))
     assert clock.remaining() is None                 # one step: no rate yet
-    clock.on_progress({"event": "step", "global_step": 3, "elapsed_s": 14.0})
+    clock.on_progress(parse_event_line('{"event": "step", "global_step": 3, "elapsed_s": 14.0}'))
     assert clock.remaining() == pytest.approx(2.0 * 7, abs=0.5)   # 2 s/step, 7 steps left
     assert clock.elapsed_now() == pytest.approx(14.0, abs=0.5)
     assert format_duration(3723) == "1:02:03"

@@ -18,10 +18,10 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from app.project import Project
-from app.autosave import default_autosave_path
 from meldae.annotations import AnnotationError, ClipAnnotations, load_eaf, save_eaf
 from meldae.data import ClipInfo, DataError, clip_fps
+from meldae.project.autosave import default_autosave_path
+from meldae.project.state import Project
 from meldae.timebase import as_fps
 
 log = logging.getLogger(__name__)

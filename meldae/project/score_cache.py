@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from meldae.faces.cache import content_digest
-from meldae.infer.predict import atomic_savez
+from meldae.atomic import atomic_savez
 from meldae.paths import cache_dir, demo_checkpoint
 
 log = logging.getLogger(__name__)

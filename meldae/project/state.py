@@ -8,8 +8,7 @@ count once known) in ``<folder>/.meldae/project.json``, written atomically on ev
 of thousands of clips opens at once; the segment count shown in the clip list comes from the
 project file (the session updates it on save). A corrupt ``project.json`` is kept as
 ``project.json.corrupt-<time>``, a warning is logged and stored in ``warnings``, and the
-project starts afresh. ``ClipListModel`` is the Qt table model of the clip list (name,
-review, segments). Call ``update(name, last_frame=...)`` when a clip closes, not on every
+project starts afresh. (``app`` shows it in a Qt table model of the clip list.) Call ``update(name, last_frame=...)`` when a clip closes, not on every
 frame: each update rewrites the file.
 """
 
@@ -17,19 +16,38 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import enum
 import json
 import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt
-
-from app.document import ClipReview
-from app.autosave import AUTOSAVE_SUFFIX, atomic_write_text
+from meldae.annotations import ReviewState
+from meldae.atomic import atomic_write_text
 from meldae.data import ClipInfo, discover_clips
 
 log = logging.getLogger(__name__)
+
+AUTOSAVE_SUFFIX = ".meldae-autosave.json"
+
+
+class ClipReview(str, enum.Enum):
+    """Review progress of a whole clip (per-segment review uses ``ReviewState``)."""
+
+    UNREVIEWED = "unreviewed"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+
+
+def clip_review_from_state(state: ReviewState) -> ClipReview:
+    """Map the clip review stored in an EAF-level ``ClipAnnotations`` to a ``ClipReview``."""
+    return ClipReview.DONE if state == ReviewState.ACCEPTED else ClipReview.UNREVIEWED
+
+
+def clip_review_to_state(review: ClipReview) -> ReviewState:
+    """``DONE`` is written as ``ReviewState.ACCEPTED``; anything else as unreviewed."""
+    return ReviewState.ACCEPTED if review == ClipReview.DONE else ReviewState.UNREVIEWED
 
 PROJECT_FORMAT = "meldae-project"
 PROJECT_VERSION = 1
@@ -200,64 +218,3 @@ class Project:
             message = f"{self.state_file}: cannot write ({exc.strerror or exc}); state kept in memory"
             log.warning(message)
             self.warnings.append(message)
-
-
-_REVIEW_TEXT = {ClipReview.UNREVIEWED: "Unreviewed", ClipReview.IN_PROGRESS: "In progress",
-                ClipReview.DONE: "Done"}
-
-
-class ClipListModel(QAbstractTableModel):
-    """The clip list: columns name, review, segments (from the project file; no parsing).
-
-    ``Qt.UserRole`` on any column gives the clip name; ``Qt.ToolTipRole`` the video path.
-    Rows update when ``project.update`` changes a clip.
-    """
-
-    COLUMNS = ("Clip", "Review", "Segments")
-    NAME, REVIEW, SEGMENTS = range(3)
-
-    def __init__(self, project: Project, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.project = project
-        listener = self._on_project_updated
-        project.add_listener(listener)
-        self.destroyed.connect(lambda *_: project.remove_listener(listener))
-
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802 - Qt's name
-        return 0 if parent.isValid() else len(self.project.clips)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802 - Qt's name
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt's name
-                   role: int = Qt.DisplayRole) -> object:
-        if role == Qt.DisplayRole and orientation == Qt.Horizontal and 0 <= section < len(self.COLUMNS):
-            return self.COLUMNS[section]
-        return None
-
-    def data(self, index: QModelIndex, role: int = Qt.DisplayRole) -> object:
-        if not index.isValid() or not 0 <= index.row() < len(self.project.clips):
-            return None
-        clip = self.project.clips[index.row()]
-        if role == Qt.UserRole:
-            return clip.name
-        if role == Qt.ToolTipRole:
-            return str(clip.video_path)
-        if role not in (Qt.DisplayRole, Qt.EditRole):
-            return None
-        state = self.project.state(clip.name)
-        if index.column() == self.NAME:
-            return clip.name
-        if index.column() == self.REVIEW:
-            return _REVIEW_TEXT[state.review]
-        if index.column() == self.SEGMENTS:
-            return "" if state.segments is None else state.segments
-        return None
-
-    def clip_at(self, row: int) -> ClipInfo:
-        """The clip shown in ``row``."""
-        return self.project.clips[row]
-
-    def _on_project_updated(self, name: str) -> None:
-        row = self.project.row(name)
-        self.dataChanged.emit(self.index(row, 0), self.index(row, len(self.COLUMNS) - 1))

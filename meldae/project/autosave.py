@@ -2,22 +2,23 @@
 
 ``<video>.meldae-autosave.json`` (beside the clip, or in the project's ``.meldae/autosave``)
 holds every segment field, the speaking intervals and the clip's review progress, so that a
-crash loses at most the last debounce interval of work. :class:`app.session.ClipSession`
+crash loses at most the last debounce interval of work. the app's ``ClipSession``
 decides when to write, recover and remove it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 from pathlib import Path
 
-from app.document import ClipReview
-from meldae.atomic import atomic_write_text  # noqa: F401 - used by app.session
+from meldae.atomic import atomic_write_text
 from meldae.annotations import ClipAnnotations, ReviewState, Segment, Source
+from meldae.project.state import AUTOSAVE_SUFFIX, ClipReview
 
 AUTOSAVE_FORMAT = "meldae-autosave"
 AUTOSAVE_VERSION = 1
-AUTOSAVE_SUFFIX = ".meldae-autosave.json"
 
 
 def default_autosave_path(video_path: str | Path) -> Path:
@@ -74,3 +75,21 @@ def autosave_text(video_path: Path, eaf_path: Path, fps, n_frames: int, saved_at
         "speaking": [segment_to_json(s) for s in annotations.speaking],
     }
     return json.dumps(payload, indent=1, ensure_ascii=False) + "\n"
+
+
+def write_autosave(path: Path, video_path: Path, eaf_path: Path, fps, n_frames: int,
+                   saved_at: str, annotations: ClipAnnotations, clip_review: ClipReview) -> None:
+    """Write the autosave file atomically (raises ``OSError``)."""
+    atomic_write_text(path, autosave_text(video_path, eaf_path, fps, n_frames, saved_at,
+                                          annotations, clip_review))
+
+
+def keep_as_corrupt(path: Path) -> Path | None:
+    """Move an unreadable autosave aside as ``<name>.corrupt``; returns it (None on failure)."""
+    corrupt = path.with_name(path.name + ".corrupt")
+    try:
+        os.replace(path, corrupt)
+    except OSError as exc:
+        logging.getLogger(__name__).warning("%s: cannot keep it as %s (%s)", path, corrupt.name, exc)
+        return None
+    return corrupt
