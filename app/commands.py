@@ -1,8 +1,8 @@
 """Undoable edits of an :class:`app.document.AnnotationDocument`.
 
 Every command holds the old and the new values and calls the document's mutators. Segments
-are found by value (``document.index_of``) when a command runs, not by a stored index, so a
-command stays correct whatever the index shifts the document went through in between.
+are named by their id, which the document keeps through re-sorting and which undo restores
+(a removed segment comes back with its id; an added one gets the same id on every redo).
 
 Merging (``QUndoStack`` asks the newest command whether the next one merges into it):
 
@@ -22,7 +22,7 @@ from collections.abc import Hashable, Sequence
 from PySide6.QtGui import QUndoCommand
 
 from app.document import AnnotationDocument
-from meldae.annotations import ClipAnnotations, ReviewState, Segment
+from meldae.annotations import ClipAnnotations, ReviewState, Segment, SegmentId
 
 EDIT_SEGMENT_ID = 1001
 REPLACE_PREDICTIONS_ID = 1002
@@ -33,43 +33,44 @@ def _span(seg: Segment) -> str:
 
 
 class AddSegmentCommand(QUndoCommand):
-    """Add one segment."""
+    """Add one segment; ``segment_id`` is its id (the same after undo and redo)."""
 
     def __init__(self, document: AnnotationDocument, segment: Segment, text: str = "") -> None:
         super().__init__(text or f"Add segment {_span(segment)}")
         document.validate(segment)
         self.document = document
         self.segment = segment
-        self.index = -1
+        self.segment_id: SegmentId | None = None
 
     def redo(self) -> None:
-        self.index = self.document.insert_segment(self.segment)
+        self.segment_id = self.document.insert_segment(self.segment, self.segment_id)
 
     def undo(self) -> None:
-        self.document.remove_segment(self.document.index_of(self.segment))
+        self.document.remove_segment(self.segment_id)
 
 
 class RemoveSegmentCommand(QUndoCommand):
-    """Remove the segment at ``index``."""
+    """Remove segment ``segment_id`` (undo brings it back with the same id)."""
 
-    def __init__(self, document: AnnotationDocument, index: int, text: str = "") -> None:
-        self.segment = document.segments[index]
+    def __init__(self, document: AnnotationDocument, segment_id: SegmentId, text: str = "") -> None:
+        self.segment = document.segment(segment_id)
         super().__init__(text or f"Delete segment {_span(self.segment)}")
         self.document = document
+        self.segment_id = segment_id
 
     def redo(self) -> None:
-        self.document.remove_segment(self.document.index_of(self.segment))
+        self.document.remove_segment(self.segment_id)
 
     def undo(self) -> None:
-        self.document.insert_segment(self.segment)
+        self.document.insert_segment(self.segment, self.segment_id)
 
 
 class EditSegmentCommand(QUndoCommand):
-    """Replace the segment at ``index`` by ``new``; ``new_index`` is its index afterwards.
+    """Give segment ``segment_id`` the value ``new``.
 
     Args:
         document: the document.
-        index: the segment's current index.
+        segment_id: the segment's id.
         new: its new value.
         merge_key: edits with equal keys that follow each other merge (``None``: never).
         text: the undo text.
@@ -78,18 +79,18 @@ class EditSegmentCommand(QUndoCommand):
     def __init__(
         self,
         document: AnnotationDocument,
-        index: int,
+        segment_id: SegmentId,
         new: Segment,
         merge_key: Hashable | None = None,
         text: str = "",
     ) -> None:
-        self.old = document.segments[index]
+        self.old = document.segment(segment_id)
         super().__init__(text or f"Edit segment {_span(self.old)}")
         document.validate(new)
         self.document = document
+        self.segment_id = segment_id
         self.new = new
         self.merge_key = merge_key
-        self.new_index = index
 
     def id(self) -> int:  # noqa: A003 - Qt's name
         return EDIT_SEGMENT_ID if self.merge_key is not None else -1
@@ -97,37 +98,37 @@ class EditSegmentCommand(QUndoCommand):
     def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt's name
         if not isinstance(other, EditSegmentCommand) or other.merge_key != self.merge_key:
             return False
-        if other.old != self.new:
+        if other.segment_id != self.segment_id or other.old != self.new:
             return False
         self.new = other.new
-        self.new_index = other.new_index
         self.setObsolete(self.new == self.old)
         return True
 
     def redo(self) -> None:
-        self.new_index = self.document.replace_segment(self.document.index_of(self.old), self.new)
+        self.document.replace_segment(self.segment_id, self.new)
 
     def undo(self) -> None:
-        self.document.replace_segment(self.document.index_of(self.new), self.old)
+        self.document.replace_segment(self.segment_id, self.old)
 
 
 class SetReviewCommand(EditSegmentCommand):
     """Set one segment's review state (accept / reject / back to unreviewed)."""
 
-    def __init__(self, document: AnnotationDocument, index: int, review: ReviewState) -> None:
-        old = document.segments[index]
+    def __init__(self, document: AnnotationDocument, segment_id: SegmentId,
+                 review: ReviewState) -> None:
+        old = document.segment(segment_id)
         verb = {ReviewState.ACCEPTED: "Accept", ReviewState.REJECTED: "Reject"}.get(
             review, "Unreview")
-        super().__init__(document, index, dataclasses.replace(old, review=review),
+        super().__init__(document, segment_id, dataclasses.replace(old, review=review),
                          text=f"{verb} segment {_span(old)}")
 
 
 class SetLabelCommand(EditSegmentCommand):
     """Set one segment's label."""
 
-    def __init__(self, document: AnnotationDocument, index: int, label: str) -> None:
-        old = document.segments[index]
-        super().__init__(document, index, dataclasses.replace(old, label=label),
+    def __init__(self, document: AnnotationDocument, segment_id: SegmentId, label: str) -> None:
+        old = document.segment(segment_id)
+        super().__init__(document, segment_id, dataclasses.replace(old, label=label),
                          text=f"Label segment {_span(old)} '{label}'")
 
 
@@ -135,21 +136,22 @@ class BulkReviewCommand(QUndoCommand):
     """Set the review state of several segments as one step."""
 
     def __init__(
-        self, document: AnnotationDocument, indices: Sequence[int], review: ReviewState,
-        text: str = "",
+        self, document: AnnotationDocument, segment_ids: Sequence[SegmentId],
+        review: ReviewState, text: str = "",
     ) -> None:
-        super().__init__(text or f"Set {len(indices)} segments to {review.value}")
+        super().__init__(text or f"Set {len(segment_ids)} segments to {review.value}")
         self.document = document
-        self.olds = [document.segments[i] for i in indices]
+        self.segment_ids = list(segment_ids)
+        self.olds = [document.segment(sid) for sid in self.segment_ids]
         self.news = [dataclasses.replace(s, review=review) for s in self.olds]
 
     def redo(self) -> None:
-        for old, new in zip(self.olds, self.news):
-            self.document.replace_segment(self.document.index_of(old), new)
+        for sid, new in zip(self.segment_ids, self.news):
+            self.document.replace_segment(sid, new)
 
     def undo(self) -> None:
-        for old, new in zip(reversed(self.olds), reversed(self.news)):
-            self.document.replace_segment(self.document.index_of(new), old)
+        for sid, old in zip(reversed(self.segment_ids), reversed(self.olds)):
+            self.document.replace_segment(sid, old)
 
 
 class SetSpeakingCommand(QUndoCommand):
@@ -173,18 +175,23 @@ class SetSpeakingCommand(QUndoCommand):
 
 
 class ReplacePredictionsCommand(QUndoCommand):
-    """Replace all ME segments by ``segments`` (used to swap in a model's predictions)."""
+    """Replace all ME segments (used to swap in a model's predictions).
+
+    ``segments`` may hold ``(id, segment)`` pairs for segments that stay (they keep their
+    ids) and bare segments for new ones (they get ids on the first redo, kept after).
+    """
 
     def __init__(
-        self, document: AnnotationDocument, segments: Sequence[Segment],
+        self, document: AnnotationDocument,
+        segments: Sequence[Segment | tuple[SegmentId, Segment]],
         text: str = "Update predictions",
     ) -> None:
         super().__init__(text)
-        for seg in segments:
-            document.validate(seg)
+        for item in segments:
+            document.validate(item[1] if isinstance(item, tuple) else item)
         self.document = document
-        self.old = list(document.segments)
-        self.new = list(segments)
+        self.old = document.items()
+        self.new: list = list(segments)
 
     def id(self) -> int:  # noqa: A003 - Qt's name
         return REPLACE_PREDICTIONS_ID
@@ -193,11 +200,12 @@ class ReplacePredictionsCommand(QUndoCommand):
         if not isinstance(other, ReplacePredictionsCommand) or other.old != self.new:
             return False
         self.new = other.new
-        self.setObsolete(self.new == self.old)
+        self.setObsolete([s for _sid, s in self.new] == [s for _sid, s in self.old])
         return True
 
     def redo(self) -> None:
         self.document.set_segments(self.new)
+        self.new = self.document.items()
 
     def undo(self) -> None:
         self.document.set_segments(self.old)
@@ -211,15 +219,13 @@ class LoadAnnotationsCommand(QUndoCommand):
     ) -> None:
         super().__init__(text)
         self.document = document
-        self.old_segments = list(document.segments)
+        self.old_segments = document.items()
         self.old_speaking = list(document.speaking)
-        fitted = AnnotationDocument(annotations, document.n_frames)  # clamps like load()
-        self.new_segments = list(fitted.segments)
-        self.new_speaking = list(fitted.speaking)
-        fitted.deleteLater()
+        self.new_segments, self.new_speaking = document.fit(annotations)   # clamps like load()
 
     def redo(self) -> None:
         self.document.set_segments(self.new_segments)
+        self.new_segments = self.document.items()
         self.document.set_speaking(self.new_speaking)
 
     def undo(self) -> None:

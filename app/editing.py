@@ -6,12 +6,12 @@ project state, aside).
 
 Behaviour worth knowing:
 
-- Selection is an index into ``document.segments`` (``-1``: none) that follows its segment
-  through insertions, removals and re-sorting; ``selection_changed`` fires whenever the
-  index changes, also when only its number shifted.
+- The selection is a segment id (``-1``: none), held here and nowhere else: the timeline
+  only draws what ``selection_changed`` tells it. An id survives re-sorting and undo, so
+  nothing follows positions; the selection clears when its segment is removed or the
+  document is reset.
 - Drags: ``on_segment_edit_requested`` may be called many times per drag; all calls up to
-  the one with ``finished=True`` merge into one undo step. During a drag the index the view
-  sent first keeps meaning the dragged segment even after it was re-sorted.
+  the one with ``finished=True`` merge into one undo step.
 - Editing a predicted, unreviewed segment (drag, I/O, nudge) accepts it: the annotator's
   correction confirms it.
 - I / O: with a segment selected they move its onset / offset to the playhead (refused, with a
@@ -50,7 +50,7 @@ from app.commands import (
 from app.document import AnnotationDocument
 from meldae.project import ClipReview
 from app.review_ops import ReviewOperations
-from meldae.annotations import ReviewState, Segment, Source
+from meldae.annotations import NO_SEGMENT, ReviewState, Segment, SegmentId, Source
 
 ONSET, OFFSET = "onset", "offset"
 class SegmentEditor(ReviewOperations, QObject):
@@ -77,20 +77,18 @@ class SegmentEditor(ReviewOperations, QObject):
         self._pending_onset: int | None = None
         self._active_edge = ONSET
         self._drag_tokens = itertools.count(1)
-        self._drag: list[int] | None = None  # [token, first index sent, current index]
+        self._drag_token: int | None = None  # the merge key of the drag under way
         self.label_model = QStringListModel(self)
         self.actions: dict[str, QAction] = {}
-        document.segment_added.connect(self._on_document_segment_added)
         document.segment_removed.connect(self._on_document_segment_removed)
-        document.segment_moved.connect(self._on_document_segment_moved)
         document.reset.connect(self._on_document_reset)
         undo_stack.indexChanged.connect(self._on_undo_stack_index_changed)
         self._refresh_labels()
 
     # --------------------------------------------------------------- properties
     @property
-    def selected(self) -> int:
-        """Index of the selected segment, ``-1`` when none."""
+    def selected(self) -> SegmentId:
+        """Id of the selected segment, ``-1`` when none."""
         return self._selected
 
     @property
@@ -111,67 +109,64 @@ class SegmentEditor(ReviewOperations, QObject):
 
     # --------------------------------------------------------------- selection
     @Slot(int)
-    def select(self, index: int) -> None:
-        """Select segment ``index`` (``-1``: clear); also drops a pending onset."""
-        if index != -1 and not 0 <= index < len(self.document):
-            raise IndexError(f"no segment at index {index}")
+    def select(self, segment_id: SegmentId) -> None:
+        """Select segment ``segment_id`` (``-1``: clear); also drops a pending onset."""
+        if segment_id != NO_SEGMENT and segment_id not in self.document:
+            raise KeyError(f"no segment with id {segment_id}")
         self._set_pending(None)
-        self._set_selected(index)
+        self._set_selected(segment_id)
 
     def clear(self) -> None:
         """Clear the selection and any pending onset (Esc)."""
         self.select(-1)
 
     @Slot(int)
-    def go_next(self, frame: int) -> int | None:
+    def go_next(self, frame: int) -> SegmentId | None:
         """Select the first segment starting after ``frame`` and request a seek to it."""
         return self._go(self.document.next_segment(frame), f"No segment after frame {frame}")
 
     @Slot(int)
-    def go_previous(self, frame: int) -> int | None:
+    def go_previous(self, frame: int) -> SegmentId | None:
         """Select the last segment starting before ``frame`` and request a seek to it."""
         return self._go(self.document.previous_segment(frame), f"No segment before frame {frame}")
 
-    def _go(self, index: int | None, message: str) -> int | None:
-        if index is None:
+    def _go(self, segment_id: SegmentId | None, message: str) -> SegmentId | None:
+        if segment_id is None:
             self.status_message.emit(message)
             return None
-        self.select(index)
-        self.seek_requested.emit(self.document.segments[index].onset)
-        return index
+        self.select(segment_id)
+        self.seek_requested.emit(self.document.segment(segment_id).onset)
+        return segment_id
 
     # ------------------------------------------------------------- mouse edits
     @Slot(int, int, int, bool)
-    def on_segment_edit_requested(self, index: int, onset: int, offset: int, finished: bool) -> None:
-        """Move or resize segment ``index`` (one drag, ended by ``finished``, is one step)."""
-        if self._drag is None:
-            self._drag = [next(self._drag_tokens), index, index]
-        elif index == self._drag[1]:
-            index = self._drag[2]
-        token = self._drag[0]
+    def on_segment_edit_requested(self, segment_id: SegmentId, onset: int, offset: int,
+                                  finished: bool) -> None:
+        """Move or resize a segment (one drag, ended by ``finished``, is one step)."""
+        if self._drag_token is None:
+            self._drag_token = next(self._drag_tokens)
+        token = self._drag_token
         if finished:
-            self._drag = None
-        if not 0 <= index < len(self.document):
-            self.status_message.emit(f"No segment {index} to edit")
+            self._drag_token = None
+        if segment_id not in self.document:
+            self.status_message.emit(f"No segment {segment_id} to edit")
             return
-        old = self.document.segments[index]
+        old = self.document.segment(segment_id)
         onset, offset = self.document.clamp(onset, offset)
         if (onset != old.onset) != (offset != old.offset):
             self._active_edge = ONSET if onset != old.onset else OFFSET
         text = "Move segment" if old.n_frames == offset - onset + 1 else "Resize segment"
-        new_index = self._edit(index, onset, offset, ("drag", token), text)
-        if self._drag is not None:
-            self._drag[2] = new_index
+        self._edit(segment_id, onset, offset, ("drag", token), text)
 
     @Slot(int, int)
-    def on_segment_create_requested(self, onset: int, offset: int) -> int:
-        """Add a manual segment and select it; returns its index."""
+    def on_segment_create_requested(self, onset: int, offset: int) -> SegmentId:
+        """Add a manual segment and select it; returns its id."""
         onset, offset = self.document.clamp(onset, offset)
         command = AddSegmentCommand(self.document, Segment(onset, offset, source=Source.MANUAL))
         self.undo_stack.push(command)
-        self.select(command.index)
+        self.select(command.segment_id)
         self.status_message.emit(f"Added segment {onset}–{offset}")
-        return command.index
+        return command.segment_id
 
     # --------------------------------------------------------------- key edits
     @Slot(int)
@@ -182,7 +177,7 @@ class SegmentEditor(ReviewOperations, QObject):
             self._set_pending(frame)
             self.status_message.emit(f"Onset at frame {frame}: press O at the offset")
             return
-        seg = self.document.segments[self._selected]
+        seg = self.document.segment(self._selected)
         if frame > seg.offset:
             self.status_message.emit(
                 f"Onset {frame} would be after the offset {seg.offset}: move the offset first")
@@ -195,7 +190,7 @@ class SegmentEditor(ReviewOperations, QObject):
         """O: move the selected segment's offset here, or close the pending onset."""
         frame = self.document.clamp(frame, frame)[0]
         if self._selected >= 0:
-            seg = self.document.segments[self._selected]
+            seg = self.document.segment(self._selected)
             if frame < seg.onset:
                 self.status_message.emit(
                     f"Offset {frame} would be before the onset {seg.onset}: move the onset first")
@@ -227,7 +222,7 @@ class SegmentEditor(ReviewOperations, QObject):
         edge = {"active": self._active_edge, "other": other}.get(edge, edge)
         if edge not in (ONSET, OFFSET):
             raise ValueError(f"edge must be active, other, onset or offset, got {edge!r}")
-        seg = self.document.segments[self._selected]
+        seg = self.document.segment(self._selected)
         last = self.document.n_frames - 1 if self.document.n_frames > 0 else None
         if edge == ONSET:
             onset, offset = min(max(seg.onset + delta, 0), seg.offset), seg.offset
@@ -278,8 +273,8 @@ class SegmentEditor(ReviewOperations, QObject):
         self.document.set_clip_review(ClipReview.DONE if done else ClipReview.IN_PROGRESS)
 
     # ----------------------------------------------------------------- helpers
-    def _edit(self, index: int, onset: int, offset: int, merge_key, text: str) -> int:
-        old = self.document.segments[index]
+    def _edit(self, segment_id: SegmentId, onset: int, offset: int, merge_key, text: str) -> None:
+        old = self.document.segment(segment_id)
         changes: dict[str, object] = {"onset": onset, "offset": offset}
         if old.apex is not None and not onset <= old.apex <= offset:
             changes["apex"] = None
@@ -287,16 +282,15 @@ class SegmentEditor(ReviewOperations, QObject):
             changes["review"] = ReviewState.ACCEPTED
         new = dataclasses.replace(old, **changes)
         if new == old:
-            return index
-        command = EditSegmentCommand(self.document, index, new, merge_key=merge_key, text=text)
-        self.undo_stack.push(command)
-        self._set_selected(command.new_index)
-        return command.new_index
+            return
+        self.undo_stack.push(EditSegmentCommand(self.document, segment_id, new,
+                                                merge_key=merge_key, text=text))
+        self._set_selected(segment_id)
 
-    def _set_selected(self, index: int) -> None:
-        if index != self._selected:
-            self._selected = index
-            self.selection_changed.emit(index)
+    def _set_selected(self, segment_id: SegmentId) -> None:
+        if segment_id != self._selected:
+            self._selected = segment_id
+            self.selection_changed.emit(segment_id)
 
     def _set_pending(self, frame: int | None) -> None:
         if frame != self._pending_onset:
@@ -310,35 +304,15 @@ class SegmentEditor(ReviewOperations, QObject):
             self.label_model.setStringList(labels)
 
     @Slot(int)
-    def _on_document_segment_added(self, index: int) -> None:
-        if not self.document.moving and 0 <= index <= self._selected:
-            self._set_selected(self._selected + 1)
-
-    @Slot(int)
-    def _on_document_segment_removed(self, index: int) -> None:
-        if self.document.moving:
-            return
-        if index == self._selected:
-            self._set_selected(-1)
-        elif 0 <= index < self._selected:
-            self._set_selected(self._selected - 1)
-
-    @Slot(int, int)
-    def _on_document_segment_moved(self, old: int, new: int) -> None:
-        sel = self._selected
-        if sel < 0:
-            return
-        if sel == old:
-            self._set_selected(new)
-        elif old < sel <= new:
-            self._set_selected(sel - 1)
-        elif new <= sel < old:
-            self._set_selected(sel + 1)
+    def _on_document_segment_removed(self, segment_id: SegmentId) -> None:
+        if segment_id == self._selected:
+            self._set_selected(NO_SEGMENT)
 
     @Slot()
     def _on_document_reset(self) -> None:
-        self._drag = None
-        self._set_selected(-1)
+        self._drag_token = None
+        if self._selected not in self.document:
+            self._set_selected(NO_SEGMENT)
         self._refresh_labels()
 
     @Slot(int)

@@ -159,7 +159,7 @@ class EditingActions(QObject):
         index = self.editor.selected
         if index < 0:
             return
-        text = ask_label(self.window, self.editor.document.segments[index].label, self.editor)
+        text = ask_label(self.window, self.editor.document.segment(index).label, self.editor)
         if text is not None:
             self.editor.set_label(self.editor.selected, text)
 

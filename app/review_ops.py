@@ -2,8 +2,8 @@
 swapping in a model's predictions (see :mod:`app.editing` for the behaviour).
 
 ``ReviewOperations`` is a mixin of ``app.editing.SegmentEditor``: it uses the editor's
-``document``, ``undo_stack``, ``status_message`` signal and selection (``_selected``,
-``_set_selected``).
+``document``, ``undo_stack``, ``status_message`` signal and selection (``_selected``, an id:
+a kept segment keeps its id, so a replacement of predictions leaves the selection alone).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from app.commands import (
     SetLabelCommand,
     SetReviewCommand,
 )
-from app.document import segment_key
-from meldae.annotations import ReviewState, Segment, Source
+from meldae.annotations import segment_key
+from meldae.annotations import ReviewState, Segment, SegmentId, Source
 
 DUPLICATE_IOU = 0.5
 
@@ -34,24 +34,24 @@ def segment_iou(a: Segment, b: Segment) -> float:
 class ReviewOperations:
     """Accept, reject, label, and replace predictions; every change one undo step."""
 
-    def accept(self, index: int | None = None) -> bool:
-        """Accept segment ``index`` (default: the selected one)."""
-        return self._review(index, ReviewState.ACCEPTED)
+    def accept(self, segment_id: SegmentId | None = None) -> bool:
+        """Accept segment ``segment_id`` (default: the selected one)."""
+        return self._review(segment_id, ReviewState.ACCEPTED)
 
-    def reject(self, index: int | None = None) -> bool:
-        """Reject segment ``index`` (default: the selected one); it stays, greyed out."""
-        return self._review(index, ReviewState.REJECTED)
+    def reject(self, segment_id: SegmentId | None = None) -> bool:
+        """Reject segment ``segment_id`` (default: the selected one); it stays, greyed out."""
+        return self._review(segment_id, ReviewState.REJECTED)
 
-    def _review(self, index: int | None, review: ReviewState) -> bool:
-        index = self._selected if index is None else index
-        if not 0 <= index < len(self.document):
+    def _review(self, segment_id: SegmentId | None, review: ReviewState) -> bool:
+        segment_id = self._selected if segment_id is None else segment_id
+        if segment_id not in self.document:
             verb = "accept" if review == ReviewState.ACCEPTED else "reject"
             self.status_message.emit(f"Select a segment to {verb}")
             return False
-        if self.document.segments[index].review == review:
+        if self.document.segment(segment_id).review == review:
             self.status_message.emit(f"The segment is already {review.value}")
             return False
-        self.undo_stack.push(SetReviewCommand(self.document, index, review))
+        self.undo_stack.push(SetReviewCommand(self.document, segment_id, review))
         return True
 
     def accept_above(self, threshold: float) -> int:
@@ -64,25 +64,25 @@ class ReviewOperations:
         picked = self._unreviewed_predictions(lambda score: score < threshold)
         return self._bulk(picked, ReviewState.REJECTED, f"Reject predictions < {threshold:g}")
 
-    def _unreviewed_predictions(self, keep) -> list[int]:
+    def _unreviewed_predictions(self, keep) -> list[SegmentId]:
         return [
-            i for i, s in enumerate(self.document.segments)
+            sid for sid, s in self.document.items()
             if s.source == Source.PREDICTED and s.review == ReviewState.UNREVIEWED
             and s.score is not None and keep(s.score)
         ]
 
-    def _bulk(self, indices: list[int], review: ReviewState, text: str) -> int:
-        if indices:
-            self.undo_stack.push(BulkReviewCommand(self.document, indices, review, text=text))
-        self.status_message.emit(f"{text}: {len(indices)} segment(s)")
-        return len(indices)
+    def _bulk(self, segment_ids: list[SegmentId], review: ReviewState, text: str) -> int:
+        if segment_ids:
+            self.undo_stack.push(BulkReviewCommand(self.document, segment_ids, review, text=text))
+        self.status_message.emit(f"{text}: {len(segment_ids)} segment(s)")
+        return len(segment_ids)
 
-    def set_label(self, index: int, label: str) -> bool:
-        """Set segment ``index``'s label (stripped); returns whether it changed."""
+    def set_label(self, segment_id: SegmentId, label: str) -> bool:
+        """Set segment ``segment_id``'s label (stripped); returns whether it changed."""
         label = label.strip()
-        if self.document.segments[index].label == label:
+        if self.document.segment(segment_id).label == label:
             return False
-        self.undo_stack.push(SetLabelCommand(self.document, index, label))
+        self.undo_stack.push(SetLabelCommand(self.document, segment_id, label))
         return True
 
     # -------------------------------------------------------------- predictions
@@ -92,7 +92,7 @@ class ReviewOperations:
         Manual and reviewed segments stay; new ones overlapping a kept segment with
         IoU >= 0.5 are dropped. Consecutive calls merge into one undo step.
         """
-        kept = [s for s in self.document.segments
+        kept = [(sid, s) for sid, s in self.document.items()
                 if not (s.source == Source.PREDICTED and s.review == ReviewState.UNREVIEWED)]
         fresh = []
         for seg in segments:
@@ -102,12 +102,13 @@ class ReviewOperations:
             apex = seg.apex if seg.apex is not None and onset <= seg.apex <= offset else None
             new = dataclasses.replace(seg, onset=onset, offset=offset, apex=apex,
                                       source=Source.PREDICTED, review=ReviewState.UNREVIEWED)
-            if all(segment_iou(new, k) < DUPLICATE_IOU for k in kept):
+            if all(segment_iou(new, k) < DUPLICATE_IOU for _sid, k in kept):
                 fresh.append(new)
-        if sorted(kept + fresh, key=segment_key) == list(self.document.segments):
+        wanted = sorted([s for _sid, s in kept] + fresh, key=segment_key)
+        if wanted == list(self.document.segments):
             return len(fresh)
-        selected = self.document.segments[self._selected] if self._selected >= 0 else None
-        self.undo_stack.push(ReplacePredictionsCommand(self.document, kept + fresh))
-        if selected is not None and selected in self.document.segments:
-            self._set_selected(self.document.index_of(selected))
+        # a proposal equal to one already shown keeps its id (and so a selection on it)
+        shown = {s: sid for sid, s in self.document.items() if (sid, s) not in kept}
+        entries = kept + [(shown.pop(s), s) if s in shown else s for s in fresh]
+        self.undo_stack.push(ReplacePredictionsCommand(self.document, entries))
         return len(fresh)

@@ -68,9 +68,10 @@ class TimelineWidget(QWidget):
     Signals:
         seek_requested(int): the user clicked or dragged to a frame.
         threshold_changed(float): the threshold moved (predicted segments re-derived).
-        segment_edit_requested(int, int, int, bool): index, onset, offset, finished.
+        segment_edit_requested(int, int, int, bool): segment id, onset, offset, finished.
         segment_create_requested(int, int): onset, offset of a new segment.
-        segment_selected(int): the user selected a segment (-1: none).
+        segment_selected(int): the user clicked a segment (its id; -1: none). The highlight
+            follows ``set_selected`` (the editor owns the selection).
     """
 
     seek_requested = Signal(int)
@@ -310,55 +311,41 @@ class TimelineWidget(QWidget):
 
     def _document_connections(self) -> list:
         doc = self._document
-        return [(doc.segment_added, self._on_document_added),
+        return [(doc.segment_added, self._on_document_segments),
                 (doc.segment_changed, self._on_document_segments),
-                (doc.segment_removed, self._on_document_removed),
-                (doc.segment_moved, self._on_document_moved),
+                (doc.segment_removed, self._on_document_segments),
                 (doc.reset, self._on_document_reset),
                 (doc.speaking_changed, self._on_document_speaking_changed)]
 
-    def render_segments(self, segments) -> None:
-        """Draw ``segments`` (document order) in the ME lane."""
-        onsets = [s.onset for s in segments]
-        offsets = [s.offset for s in segments]
-        self.me_item.set_segments(onsets, offsets, [segment_style(s) for s in segments])
-        if self.me_item.selected >= len(onsets):
-            self.me_item.selected = -1
+    def render_segments(self, items) -> None:
+        """Draw ``(id, segment)`` pairs (document order) in the ME lane."""
+        onsets = [s.onset for _sid, s in items]
+        offsets = [s.offset for _sid, s in items]
+        self.me_item.set_segments(onsets, offsets, [segment_style(s) for _sid, s in items],
+                                  ids=[sid for sid, _s in items])
 
     def render_speaking(self, speaking) -> None:
         """Draw the annotated speaking intervals."""
         self.speak_annot_item.set_segments([s.onset for s in speaking],
                                            [s.offset for s in speaking])
 
-    def _on_document_segments(self, _index: int = -1) -> None:
-        self.render_segments(self._document.segments)
-
-    def _on_document_added(self, index: int) -> None:
-        self.me_item.document_added(index)
-        self._on_document_segments()
-
-    def _on_document_removed(self, index: int) -> None:
-        self.me_item.document_removed(index, self._document.moving)
-        self._on_document_segments()
-
-    def _on_document_moved(self, old: int, new: int) -> None:
-        self.me_item.document_moved(old, new)
-        self._on_document_segments()
+    def _on_document_segments(self, _segment_id: int = -1) -> None:
+        self.render_segments(self._document.items())
 
     def _on_document_reset(self) -> None:
-        self.render_segments(self._document.segments if self._document is not None else [])
+        self.render_segments(self._document.items() if self._document is not None else [])
 
     def _on_document_speaking_changed(self) -> None:
         self.render_speaking(self._document.speaking if self._document is not None else [])
 
-    def set_selected(self, index: int) -> None:
-        """Highlight the segment at ``index`` (-1: none)."""
-        self.me_item.selected = int(index)
+    def set_selected(self, segment_id: int) -> None:
+        """Highlight segment ``segment_id`` (-1: none)."""
+        self.me_item.selected = int(segment_id)
         self.me_item.update()
 
     @property
     def selected(self) -> int:
-        """The highlighted segment's index (-1: none)."""
+        """The highlighted segment's id (-1: none)."""
         return self.me_item.selected
 
     # ------------------------------------------------------------------ playhead
@@ -405,6 +392,5 @@ class TimelineWidget(QWidget):
         self._derive_predictions()
         self.threshold_changed.emit(self._threshold)
 
-    def _on_me_selected(self, index: int) -> None:
-        self.set_selected(index)
-        self.segment_selected.emit(index)
+    def _on_me_selected(self, segment_id: int) -> None:
+        self.segment_selected.emit(segment_id)

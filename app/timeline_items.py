@@ -56,9 +56,11 @@ def merge_to_pixels(starts: np.ndarray, stops: np.ndarray, x_min: float,
 class SegmentLaneItem(pg.GraphicsObject):
     """Boxes ``[onset, offset + 1) × [y0, y0 + height)``, painted only where visible.
 
-    Segments are given in their document order; ``styles[i]`` picks the look of segment i.
-    Painting culls with binary search on the sorted onsets, so a lane of thousands of
-    segments costs only what is on screen.
+    Segments are given in their document order, each with its id (``ids``; default: its
+    position); ``styles[i]`` picks the look of segment i. ``selected`` is the id drawn
+    highlighted (the editor's selection, given to the view; ``-1``: none). Painting culls
+    with binary search on the sorted onsets, so a lane of thousands of segments costs only
+    what is on screen.
     """
 
     def __init__(self, y0: float, height: float, styles: list[LaneStyle]) -> None:
@@ -68,6 +70,7 @@ class SegmentLaneItem(pg.GraphicsObject):
         self._onsets = np.zeros(0, np.int64)
         self._offsets = np.zeros(0, np.int64)
         self._style_idx = np.zeros(0, np.int64)
+        self._ids = np.zeros(0, np.int64)
         self._order = np.zeros(0, np.int64)       # document indices sorted by onset
         self._sorted_onsets = np.zeros(0, np.int64)
         self._max_len = 0
@@ -75,14 +78,18 @@ class SegmentLaneItem(pg.GraphicsObject):
         self.selected = -1
         self.preview: tuple[int, int] | None = None  # a box being created, not yet data
 
-    def set_segments(self, onsets, offsets, style_idx=None, extent: int | None = None) -> None:
-        """Replace the boxes; ``style_idx`` (same length) selects each box's style."""
+    def set_segments(self, onsets, offsets, style_idx=None, extent: int | None = None,
+                     ids=None) -> None:
+        """Replace the boxes; ``style_idx`` (same length) selects each box's style and
+        ``ids`` names each box (default: its position)."""
         self.prepareGeometryChange()
         self._onsets = np.asarray(onsets, np.int64).reshape(-1)
         self._offsets = np.asarray(offsets, np.int64).reshape(-1)
         n = len(self._onsets)
         self._style_idx = (np.zeros(n, np.int64) if style_idx is None
                            else np.asarray(style_idx, np.int64).reshape(-1))
+        self._ids = (np.arange(n, dtype=np.int64) if ids is None
+                     else np.asarray(ids, np.int64).reshape(-1))
         self._order = np.argsort(self._onsets, kind="stable")
         self._sorted_onsets = self._onsets[self._order]
         self._max_len = int((self._offsets - self._onsets).max() + 1) if n else 0
@@ -134,10 +141,11 @@ class SegmentLaneItem(pg.GraphicsObject):
                                             x_min, min_width)
             painter.drawRects([QRectF(a, self.y0, max(b - a, min_width), self.height)
                                for a, b in zip(starts.tolist(), stops.tolist())])
-        if 0 <= self.selected < len(self._onsets):
+        selected = np.flatnonzero(self._ids == self.selected) if self.selected >= 0 else []
+        if len(selected):
             painter.setPen(pg.mkPen(QColor(255, 255, 255), width=2.5, cosmetic=True))
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.drawRect(self._rect(self.selected, min_width))
+            painter.drawRect(self._rect(int(selected[0]), min_width))
         if self.preview is not None:
             onset, offset = self.preview
             painter.setPen(pg.mkPen(QColor(255, 255, 255), width=1, style=Qt.PenStyle.DashLine,
@@ -150,7 +158,8 @@ class SegmentLaneItem(pg.GraphicsObject):
         return QRectF(onset, self.y0, max(offset - onset + 1.0, min_width), self.height)
 
     def hit_test(self, x: float, tolerance: float) -> tuple[int, str] | None:
-        """The segment under ``x`` and the part hit: ``"onset"``, ``"offset"`` or ``"body"``.
+        """The id of the segment under ``x`` and the part hit: ``"onset"``, ``"offset"`` or
+        ``"body"``.
 
         Edges win over bodies within ``tolerance`` (data units); among several segments
         the nearest edge, then the shortest body, wins.
@@ -163,63 +172,33 @@ class SegmentLaneItem(pg.GraphicsObject):
         near = np.minimum(d_on, d_off)
         best = int(np.argmin(near))
         if near[best] <= tolerance:
-            return best, "onset" if d_on[best] <= d_off[best] else "offset"
+            return int(self._ids[best]), "onset" if d_on[best] <= d_off[best] else "offset"
         inside = np.flatnonzero((starts <= x) & (x < ends))
         if not len(inside):
             return None
-        return int(inside[np.argmin(ends[inside] - starts[inside])]), "body"
+        return int(self._ids[inside[np.argmin(ends[inside] - starts[inside])]]), "body"
+
+    def span_of(self, segment_id: int) -> tuple[int, int]:
+        """``(onset, offset)`` of the box with ``segment_id``."""
+        i = int(np.flatnonzero(self._ids == segment_id)[0])
+        return int(self._onsets[i]), int(self._offsets[i])
 
 
 class EditableLaneItem(SegmentLaneItem):
     """A lane whose boxes can be selected, moved and resized, and new ones drawn.
 
-    The item never changes its own data: it emits intents, and the timeline redraws when
-    the document says a segment changed.
+    The item never changes its own data: it emits intents (naming segments by id), and the
+    timeline redraws when the document says a segment changed.
     """
 
-    edit_requested = Signal(int, int, int, bool)    # index, onset, offset, finished
+    edit_requested = Signal(int, int, int, bool)    # segment id, onset, offset, finished
     create_requested = Signal(int, int)             # onset, offset
-    selected_requested = Signal(int)                # index (-1: none)
+    selected_requested = Signal(int)                # segment id (-1: none)
 
     def __init__(self, y0: float, height: float, styles: list[LaneStyle]) -> None:
         super().__init__(y0, height, styles)
         self.setAcceptHoverEvents(True)
         self._drag: dict | None = None
-
-    def _tracked(self) -> dict[str, int]:
-        drag_index = -1 if self._drag is None else self._drag.get("index", -1)
-        return {"selected": self.selected, "drag": drag_index}
-
-    def _retrack(self, tracked: dict[str, int]) -> None:
-        self.selected = tracked["selected"]
-        if self._drag is not None and "index" in self._drag:
-            self._drag["index"] = tracked["drag"]
-
-    def document_removed(self, index: int, moving: bool) -> None:
-        """Shift the selected/dragged index after the document removed segment ``index``."""
-        tracked = self._tracked()
-        for key, value in tracked.items():
-            if value == index:
-                tracked[key] = -2 if moving else -1   # -2: in flight, placed by moved()
-            elif value > index:
-                tracked[key] = value - 1
-        self._retrack(tracked)
-
-    def document_added(self, index: int) -> None:
-        """Shift the selected/dragged index after the document inserted at ``index``."""
-        tracked = self._tracked()
-        for key, value in tracked.items():
-            if value >= index:
-                tracked[key] = value + 1
-        self._retrack(tracked)
-
-    def document_moved(self, old: int, new: int) -> None:
-        """Segment ``old`` now sits at ``new``: keep selecting/dragging it."""
-        tracked = self._tracked()
-        for key, value in tracked.items():
-            if value == -2:
-                tracked[key] = new
-        self._retrack(tracked)
 
     def _tolerance(self) -> float:
         return EDGE_TOLERANCE_PX * (self.pixelWidth() or 1.0)
@@ -284,11 +263,11 @@ class EditableLaneItem(SegmentLaneItem):
         frame = int(math.floor(x))
         hit = self.hit_test(x, self._tolerance())
         if hit is not None:
-            index, part = hit
-            self._drag = dict(part=part, index=index, press_x=x, emitted=False,
-                              orig=(int(self._onsets[index]), int(self._offsets[index])),
-                              last=(int(self._onsets[index]), int(self._offsets[index])))
-            self.selected_requested.emit(index)
+            segment_id, part = hit
+            span = self.span_of(segment_id)
+            self._drag = dict(part=part, id=segment_id, press_x=x, emitted=False,
+                              orig=span, last=span)
+            self.selected_requested.emit(segment_id)
         elif ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
             self._drag = dict(part="create", press=max(0, min(frame, self._extent - 1)))
         else:
@@ -309,7 +288,7 @@ class EditableLaneItem(SegmentLaneItem):
             onset, offset = onset + delta, offset + delta
         changed = (onset, offset) != drag["last"]
         if changed or (finished and drag["emitted"]):
-            self.edit_requested.emit(drag["index"], onset, offset, finished)
+            self.edit_requested.emit(drag["id"], onset, offset, finished)
             drag["emitted"], drag["last"] = True, (onset, offset)
 
     def _drag_create(self, frame: int, finished: bool) -> None:

@@ -13,13 +13,17 @@ from meldae.annotations.model import (
     Source,
     TierNames,
 )
+from meldae.annotations.segment_set import NO_SEGMENT, AnnotationSet, SegmentId, segment_key
 from meldae.annotations.scores import load_scores_csv, save_scores_csv
 from meldae.annotations.sidecar import sidecar_path
 
 __all__ = [
+    "NO_SEGMENT",
     "AnnotationError",
+    "AnnotationSet",
     "ClipAnnotations",
     "ReviewState",
+    "SegmentId",
     "Segment",
     "Source",
     "TierNames",
@@ -27,5 +31,6 @@ __all__ = [
     "load_scores_csv",
     "save_eaf",
     "save_scores_csv",
+    "segment_key",
     "sidecar_path",
 ]

@@ -1,4 +1,4 @@
-"""AnnotationDocument: sorted segments, index signals, validation, modified flag, queries."""
+"""AnnotationDocument: segments by id, signals, validation, modified flag, queries."""
 
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ from meldae.annotations import ClipAnnotations, ReviewState, Segment, Source  # 
 
 def _record(doc: AnnotationDocument) -> list[tuple]:
     events: list[tuple] = []
-    doc.segment_added.connect(lambda i: events.append(("added", i, doc.moving)))
-    doc.segment_removed.connect(lambda i: events.append(("removed", i, doc.moving)))
+    doc.segment_added.connect(lambda i: events.append(("added", i)))
+    doc.segment_removed.connect(lambda i: events.append(("removed", i)))
     doc.segment_changed.connect(lambda i: events.append(("changed", i)))
-    doc.segment_moved.connect(lambda a, b: events.append(("moved", a, b)))
     doc.reset.connect(lambda: events.append(("reset",)))
     doc.modified_changed.connect(lambda m: events.append(("modified", m)))
     return events
@@ -27,45 +26,41 @@ def _doc(*spans: tuple[int, int], n_frames: int = 100) -> AnnotationDocument:
     return AnnotationDocument(ClipAnnotations(segments=segs, speaking=[]), n_frames)
 
 
-def test_segments_sorted_and_insert_index(qtbot):
+def test_segments_sorted_and_insert_gives_an_id(qtbot):
     doc = _doc((50, 60), (10, 20))
     assert [(s.onset, s.offset) for s in doc.segments] == [(10, 20), (50, 60)]
     events = _record(doc)
-    assert doc.insert_segment(Segment(30, 35)) == 1
+    new = doc.insert_segment(Segment(30, 35))
+    assert doc.ids[1] == new and doc.segment(new) == Segment(30, 35)
     assert [(s.onset, s.offset) for s in doc.segments] == [(10, 20), (30, 35), (50, 60)]
-    assert events == [("added", 1, False), ("modified", True)]
+    assert events == [("added", new), ("modified", True)]
 
 
-def test_replace_in_place_emits_changed(qtbot):
-    doc = _doc((10, 20), (50, 60))
-    events = _record(doc)
-    assert doc.replace_segment(0, Segment(12, 25)) == 0
-    assert events == [("changed", 0), ("modified", True)]
-
-
-def test_replace_that_reorders_emits_remove_add_move(qtbot):
+def test_replace_keeps_the_id_also_when_it_reorders(qtbot):
     doc = _doc((10, 20), (30, 35), (50, 60))
+    first = doc.ids[0]
     events = _record(doc)
-    assert doc.replace_segment(0, Segment(55, 58)) == 2
+    doc.replace_segment(first, Segment(55, 58))
     assert [(s.onset, s.offset) for s in doc.segments] == [(30, 35), (50, 60), (55, 58)]
-    assert events == [("removed", 0, True), ("added", 2, True), ("moved", 0, 2), ("modified", True)]
-    assert not doc.moving
+    assert doc.ids[2] == first
+    assert events == [("changed", first), ("modified", True)]
 
 
 def test_remove_returns_segment(qtbot):
     doc = _doc((10, 20), (30, 35))
+    first = doc.ids[0]
     events = _record(doc)
-    assert doc.remove_segment(0) == Segment(10, 20)
-    assert events == [("removed", 0, False), ("modified", True)]
-    with pytest.raises(IndexError):
-        doc.remove_segment(5)
+    assert doc.remove_segment(first) == Segment(10, 20)
+    assert events == [("removed", first), ("modified", True)]
+    with pytest.raises(KeyError):
+        doc.remove_segment(first)
 
 
 def test_validation_rejects_out_of_range(qtbot):
     doc = _doc(n_frames=100)
     with pytest.raises(ValueError, match="last frame"):
         doc.insert_segment(Segment(90, 100))
-    assert doc.insert_segment(Segment(99, 99)) == 0
+    assert doc.insert_segment(Segment(99, 99)) in doc
     assert doc.clamp(120, -5) == (0, 99)
     assert doc.clamp(40, 30) == (30, 40)
 
@@ -82,9 +77,10 @@ def test_load_clamps_and_drops(qtbot):
 def test_modified_clears_when_content_returns(qtbot):
     doc = _doc((10, 20))
     events = _record(doc)
-    doc.replace_segment(0, Segment(11, 20))
+    only = doc.ids[0]
+    doc.replace_segment(only, Segment(11, 20))
     assert doc.is_modified
-    doc.replace_segment(0, Segment(10, 20))
+    doc.replace_segment(only, Segment(10, 20))
     assert not doc.is_modified
     doc.insert_segment(Segment(40, 41))
     doc.set_clean()
@@ -101,21 +97,29 @@ def test_recovered_load_is_modified(qtbot):
     assert not doc.is_modified
 
 
-def test_queries(qtbot):
+def test_queries_answer_ids(qtbot):
     doc = _doc((10, 20), (15, 30), (50, 60))
+    a, b, c = doc.ids
     assert doc.segment_at(9) is None
-    assert doc.segment_at(10) == 0
-    assert doc.segment_at(16) == 1  # the latest-starting segment covering the frame
-    assert doc.segment_at(25) == 1
+    assert doc.segment_at(10) == a
+    assert doc.segment_at(16) == b  # the latest-starting segment covering the frame
+    assert doc.segment_at(25) == b
     assert doc.segment_at(40) is None
-    assert doc.next_segment(10) == 1
-    assert doc.next_segment(15) == 2
+    assert doc.next_segment(10) == b
+    assert doc.next_segment(15) == c
     assert doc.next_segment(50) is None
-    assert doc.previous_segment(50) == 1
+    assert doc.previous_segment(50) == b
     assert doc.previous_segment(10) is None
-    assert doc.index_of(Segment(50, 60)) == 2
+    assert doc.find(Segment(50, 60)) == c
     with pytest.raises(ValueError):
-        doc.index_of(Segment(50, 61))
+        doc.find(Segment(50, 61))
+
+
+def test_a_new_load_never_reuses_ids(qtbot):
+    doc = _doc((10, 20))
+    old = set(doc.ids)
+    doc.load(ClipAnnotations(segments=[Segment(10, 20)], speaking=[]), 100)
+    assert not old & set(doc.ids)
 
 
 def test_annotations_copy_and_clip_review(qtbot):

@@ -54,34 +54,36 @@ class Host:
         QTest.keyClick(self.window, key, modifier)
 
 
-def test_drag_is_one_undo_step_and_follows_resort(setup):
+def test_drag_is_one_undo_step_and_keeps_the_id_through_resort(setup):
     doc, stack, editor = setup
+    dragged = doc.ids[0]
     selections = []
     editor.selection_changed.connect(selections.append)
     for onset, offset, finished in ((12, 22, False), (35, 45, False), (42, 52, True)):
-        editor.on_segment_edit_requested(0, onset, offset, finished)  # view keeps sending 0
+        editor.on_segment_edit_requested(dragged, onset, offset, finished)
     assert _spans(doc) == [(30, 40), (42, 52), (50, 55), (70, 72)]
-    assert stack.count() == 1 and editor.selected == 1
-    assert selections == [0, 1]
+    assert doc.ids[1] == dragged                   # re-sorted, same id
+    assert stack.count() == 1 and editor.selected == dragged
+    assert selections == [dragged]                 # one selection, never re-announced
     stack.undo()
     assert _spans(doc) == [(10, 20), (30, 40), (50, 55), (70, 72)]
-    assert editor.selected == 0  # selection followed the segment back
-    editor.on_segment_edit_requested(0, 11, 20, True)  # a new drag: a new step
+    assert editor.selected == dragged == doc.ids[0]
+    editor.on_segment_edit_requested(dragged, 11, 20, True)  # a new drag: a new step
     assert stack.count() == 1 and stack.index() == 1  # the undone drag was discarded
 
 
 def test_editing_prediction_accepts_it(setup):
     doc, stack, editor = setup
-    editor.on_segment_edit_requested(2, 49, 55, True)
+    editor.on_segment_edit_requested(doc.ids[2], 49, 55, True)
     assert doc.segments[2] == Segment(49, 55, source=P, score=0.9, review=A)
     assert doc.clip_review == ClipReview.IN_PROGRESS
 
 
 def test_create_by_mouse_selects(setup):
     doc, stack, editor = setup
-    index = editor.on_segment_create_requested(120, 95)
-    assert index == 4 and editor.selected == 4
-    assert doc.segments[4] == Segment(95, 99)
+    segment_id = editor.on_segment_create_requested(120, 95)
+    assert doc.ids[4] == segment_id and editor.selected == segment_id
+    assert doc.segment(segment_id) == Segment(95, 99)
 
 
 def test_io_flow_with_shortcuts(qtbot, setup):
@@ -93,7 +95,7 @@ def test_io_flow_with_shortcuts(qtbot, setup):
     assert editor.pending_onset == 60
     assert editor.actions["set_offset"].isEnabled()
     host.key(Qt.Key_O, frame=64)
-    assert _spans(doc)[3] == (60, 64) and editor.selected == 3
+    assert _spans(doc)[3] == (60, 64) and editor.selected == doc.ids[3]
     assert doc.segments[3].source == Source.MANUAL
     host.key(Qt.Key_I, frame=61)  # selected: moves the onset
     host.key(Qt.Key_O, frame=66)
@@ -114,7 +116,7 @@ def test_io_flow_with_shortcuts(qtbot, setup):
 def test_nudges_merge_and_shift_moves_other_edge(qtbot, setup):
     doc, stack, editor = setup
     host = Host(qtbot, editor)
-    editor.select(1)
+    editor.select(doc.ids[1])
     depth = stack.count()
     for _ in range(3):
         host.key(Qt.Key_BracketLeft)  # active edge = onset
@@ -131,7 +133,7 @@ def test_nudges_merge_and_shift_moves_other_edge(qtbot, setup):
 
 def test_nudge_stops_at_bounds(setup):
     doc, stack, editor = setup
-    editor.select(0)
+    editor.select(doc.ids[0])
     assert editor.nudge(-10) and _spans(doc)[0] == (0, 20)
     assert not editor.nudge(-1)
     assert editor.nudge(+25, "onset") and _spans(doc)[0] == (20, 20)
@@ -143,17 +145,17 @@ def test_navigation_delete_and_review_keys(qtbot, setup):
     seeks = []
     editor.seek_requested.connect(seeks.append)
     host.key(Qt.Key_Right, Qt.AltModifier, frame=25)
-    assert editor.selected == 1 and seeks == [30]
+    assert editor.selected == doc.ids[1] and seeks == [30]
     host.frame = 30
     host.key(Qt.Key_Right, Qt.AltModifier)
-    assert editor.selected == 2 and seeks == [30, 50]
+    assert editor.selected == doc.ids[2] and seeks == [30, 50]
     host.key(Qt.Key_A)
     assert doc.segments[2].review == A
     host.key(Qt.Key_Escape)
     host.key(Qt.Key_R, frame=71)  # nothing selected: the segment under the playhead
     assert doc.segments[3].review == R
     host.key(Qt.Key_Left, Qt.AltModifier, frame=50)
-    assert editor.selected == 1 and seeks[-1] == 30
+    assert editor.selected == doc.ids[1] and seeks[-1] == 30
     host.key(Qt.Key_Delete)
     assert _spans(doc) == [(10, 20), (50, 55), (70, 72)] and editor.selected == -1
     assert not editor.actions["delete"].isEnabled()
@@ -179,12 +181,12 @@ def test_accept_above_reject_below(setup):
 def test_labels_and_completer(qtbot, setup, monkeypatch):
     doc, stack, editor = setup
     host = Host(qtbot, editor)
-    editor.select(0)
+    editor.select(doc.ids[0])
     monkeypatch.setattr(app.editing_actions, "ask_label", lambda parent, current, ed: " micro:joy ")
     host.key(Qt.Key_L)
     assert doc.segments[0].label == "micro:joy"
     assert editor.label_model.stringList() == ["micro:joy"]
-    assert not editor.set_label(0, "micro:joy")
+    assert not editor.set_label(doc.ids[0], "micro:joy")
     stack.undo()
     assert doc.segments[0].label == ""
     assert editor.label_model.stringList() == ["micro:joy"]  # still offered next time
@@ -195,7 +197,7 @@ def test_labels_and_completer(qtbot, setup, monkeypatch):
 
 def test_set_predictions_keeps_reviewed_and_merges(setup):
     doc, stack, editor = setup
-    editor.accept(2)
+    editor.accept(doc.ids[2])
     depth = stack.count()
     new = [Segment(51, 56, score=0.8), Segment(60, 62, score=0.6), Segment(98, 120, score=0.7)]
     doc.set_clean()
@@ -216,7 +218,7 @@ def test_undo_action_disabled_with_reason(qtbot, setup):
     undo = editor.actions["undo"]
     assert not undo.isEnabled() and undo.statusTip() == "Nothing to undo"
     assert undo.toolTip() == "Undo (Ctrl+Z)"
-    editor.accept(2)
+    editor.accept(doc.ids[2])
     assert undo.isEnabled() and undo.statusTip().startswith("Undo: Accept")
     assert editor.actions["accept"].shortcutContext() == Qt.WindowShortcut
 
@@ -224,8 +226,8 @@ def test_undo_action_disabled_with_reason(qtbot, setup):
 def test_one_edge_drag_sets_active_edge_and_clip_done_action(qtbot, setup):
     doc, stack, editor = setup
     host = Host(qtbot, editor)
-    editor.on_segment_edit_requested(1, 30, 44, True)  # only the offset moved
-    assert editor.active_edge == "offset" and editor.selected == 1
+    editor.on_segment_edit_requested(doc.ids[1], 30, 44, True)  # only the offset moved
+    assert editor.active_edge == "offset" and editor.selected == doc.ids[1]
     host.key(Qt.Key_BracketRight)
     assert _spans(doc)[1] == (30, 45)
     assert doc.clip_review == ClipReview.IN_PROGRESS

@@ -98,8 +98,8 @@ def test_edit_by_keys_and_timeline_drag_with_undo_redo(qtbot, window, project, d
     window.player.seek(36)
     QTest.keyClick(window, Qt.Key.Key_O)
     assert sorted(spans(doc)) == sorted(before + [(30, 36)])
-    index = spans(doc).index((30, 36))
-    assert window.timeline.selected == index               # the new segment is selected
+    new_id = doc.ids[spans(doc).index((30, 36))]
+    assert window.timeline.selected == new_id              # the new segment is selected
     # drag its offset edge (x = offset + 1 = 37) to x = 41 -> offset 40
     timeline = window.timeline
     timeline.zoom_to(20, 48)

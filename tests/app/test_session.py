@@ -14,7 +14,8 @@ from PySide6.QtGui import QUndoStack  # noqa: E402
 import meldae.atomic  # noqa: E402
 import app.session  # noqa: E402
 from app.commands import AddSegmentCommand, EditSegmentCommand  # noqa: E402
-from app.document import AnnotationDocument, segment_key  # noqa: E402
+from app.document import AnnotationDocument  # noqa: E402
+from meldae.annotations import segment_key  # noqa: E402
 from meldae.project import ClipReview  # noqa: E402
 from app.session import ClipSession  # noqa: E402
 from meldae.project.autosave import read_autosave  # noqa: E402
@@ -56,7 +57,7 @@ def test_eaf_round_trip_is_exact(qtbot, clip):
     doc, stack, session = _open(clip)
     assert sorted(doc.segments, key=segment_key) == sorted(_initial().segments, key=segment_key)
     stack.push(AddSegmentCommand(doc, Segment(250, 250, label="micro:fear")))
-    stack.push(EditSegmentCommand(doc, 0, Segment(9, 21, label="micro:joy")))
+    stack.push(EditSegmentCommand(doc, doc.ids[0], Segment(9, 21, label="micro:joy")))
     assert doc.is_modified
     path = session.save()
     assert not doc.is_modified and stack.isClean()

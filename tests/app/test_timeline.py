@@ -71,12 +71,14 @@ def test_renders_document_and_follows_its_signals(timeline, qtbot):
     assert timeline.speak_annot_item.segments.tolist() == [[0, 30]]
     doc.insert_segment(Segment(60, 61))
     assert timeline.me_item.segments.tolist() == [[10, 20], [40, 45], [60, 61]]
-    timeline.set_selected(0)
-    doc.replace_segment(0, Segment(50, 55))     # re-sorts to index 1
+    first = doc.ids[0]
+    timeline.set_selected(first)
+    doc.replace_segment(first, Segment(50, 55))     # re-sorts to position 1
     assert timeline.me_item.segments.tolist() == [[40, 45], [50, 55], [60, 61]]
-    assert timeline.selected == 1               # the selection followed its segment
-    doc.remove_segment(0)
-    assert timeline.selected == 0
+    assert timeline.selected == first               # an id needs no following
+    assert timeline.me_item.hit_test(52.0, 0.1) == (first, "body")
+    doc.remove_segment(doc.ids[0])
+    assert timeline.selected == first
     doc.set_speaking([])
     assert timeline.speak_annot_item.segments.shape == (0, 2)
 
@@ -111,7 +113,7 @@ def test_drag_edge_emits_snapped_edits_then_finished(timeline, qtbot, drag, to_v
     end = to_view(timeline, 71.2, ME_Y)
     drag(timeline.plot_widget.viewport(), start, end)
     assert edits, "no edit requested"
-    assert edits[-1] == (0, 40, 70, True), edits
+    assert edits[-1] == (doc.ids[0], 40, 70, True), edits
     assert all(not finished for *_, finished in edits[:-1])
     assert all(isinstance(v, int) for v in edits[-1][:3])
 
@@ -124,7 +126,7 @@ def test_drag_body_moves_both_edges(timeline, qtbot, drag, to_view):
     timeline.segment_edit_requested.connect(lambda *a: edits.append(a))
     drag(timeline.plot_widget.viewport(), to_view(timeline, 50.5, ME_Y),
          to_view(timeline, 30.5, ME_Y))
-    assert edits[-1] == (0, 20, 40, True)
+    assert edits[-1] == (doc.ids[0], 20, 40, True)
 
 
 def test_shift_drag_on_empty_lane_requests_a_new_segment(timeline, qtbot, drag, to_view):
