@@ -36,11 +36,10 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QStringListModel, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QUndoStack
-from PySide6.QtWidgets import QCompleter, QWidget
+from PySide6.QtGui import QUndoStack
+from PySide6.QtWidgets import QCompleter
 
 from app.commands import (
     AddSegmentCommand,
@@ -79,7 +78,6 @@ class SegmentEditor(ReviewOperations, QObject):
         self._drag_tokens = itertools.count(1)
         self._drag_token: int | None = None  # the merge key of the drag under way
         self.label_model = QStringListModel(self)
-        self.actions: dict[str, QAction] = {}
         document.segment_removed.connect(self._on_document_segment_removed)
         document.reset.connect(self._on_document_reset)
         undo_stack.indexChanged.connect(self._on_undo_stack_index_changed)
@@ -243,29 +241,6 @@ class SegmentEditor(ReviewOperations, QObject):
             return False
         self.undo_stack.push(RemoveSegmentCommand(self.document, self._selected))
         return True
-
-    # ------------------------------------------------------------------ actions
-    def install_actions(
-        self,
-        window: QWidget,
-        playhead: Callable[[], int],
-        threshold: Callable[[], float] | None = None,
-    ) -> list[QAction]:
-        """Add the editing actions and their shortcuts to ``window`` (see ``app.editing_actions``).
-
-        Args:
-            window: the main window; shortcuts use ``Qt.WindowShortcut``.
-            playhead: returns the current frame (for I, O, A, R, Alt+Left/Right).
-            threshold: returns the score threshold; adds the bulk accept/reject actions.
-
-        Returns:
-            The actions, in menu order (``self.actions`` maps names to them).
-        """
-        from app.editing_actions import EditingActions
-
-        self._actions = EditingActions(self, window, playhead, threshold)
-        self.actions = self._actions.actions
-        return list(self.actions.values())
 
     # ------------------------------------------------------------- clip review
     def set_clip_done(self, done: bool = True) -> None:

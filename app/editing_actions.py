@@ -1,6 +1,7 @@
 """The QActions (menu entries and keyboard shortcuts) of a :class:`app.editing.SegmentEditor`.
 
-Built by ``SegmentEditor.install_actions(window, playhead)``. Every action is added to the
+Built by the window as ``EditingActions(editor, window, playhead, threshold)`` (the editor
+knows nothing of its actions). Every action is added to the
 window with ``Qt.WindowShortcut`` context, has a tooltip naming its shortcut, and is disabled
 when it cannot apply, its status tip then saying why. Keys:
 

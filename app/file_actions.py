@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from app.actions import window_action
+from app.status import StatusSink
 from app.workers import TrackedThread
-
-if TYPE_CHECKING:  # pragma: no cover
-    from app.review import ReviewController
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +57,13 @@ class ExportWorker(TrackedThread):
 class FileActions(QObject):
     """Save / export / open-EAF / batch-export actions of the open clip and project.
 
+    Args:
+        review: the review controller (its ``session``, ``project`` and ``clip_opened``).
+        document: the open clip's document (its ``modified_changed``).
+        scores: the score controller (the scores an export may include).
+        status: where messages and errors go.
+        dialog_parent: parent of the dialogs and of the actions.
+
     Signals:
         export_finished(object): a project export ended (its ``ExportReport``, or None
             when it could not start writing).
@@ -67,10 +71,14 @@ class FileActions(QObject):
 
     export_finished = Signal(object)
 
-    def __init__(self, review: ReviewController) -> None:
+    def __init__(self, review: QObject, document, scores, status: StatusSink,
+                 dialog_parent: QWidget) -> None:
         super().__init__(review)
         self.review = review
-        self.w = review.w
+        self.document = document
+        self.scores = scores
+        self.status = status
+        self.dialog_parent = dialog_parent
         self.export_worker: ExportWorker | None = None
         self.save = self._action("Save annotations", "Ctrl+S", self.save_clip,
                                  "Write the clip's EAF (3 backups are kept)")
@@ -85,12 +93,12 @@ class FileActions(QObject):
                                   "Write every clip's EAF into a folder")
         self.cancel_batch = self._action("Cancel project export", "", self.cancel_export,
                                          "Stop the running project export after its clip")
-        self.w.document.modified_changed.connect(self.update)
-        self.w.clip_opened.connect(self.update)
+        document.modified_changed.connect(self.update)
+        review.clip_opened.connect(self.update)
         self.update()
 
     def _action(self, text: str, keys: str, slot, tip: str) -> QAction:
-        return window_action(self.w, text, keys, slot, tip)
+        return window_action(self.dialog_parent, text, keys, slot, tip)
 
     def actions(self) -> list[QAction]:
         """The actions in menu order."""
@@ -121,7 +129,7 @@ class FileActions(QObject):
         try:
             return fn()
         except (AnnotationError, OSError, ValueError) as exc:
-            self.w._show_error(title, str(exc))
+            self.status.error(title, str(exc))
             return None
 
     def save_clip(self) -> Path | None:
@@ -136,12 +144,12 @@ class FileActions(QObject):
         if session is None:
             return None
         if path is None:
-            name, _ = QFileDialog.getSaveFileName(self.w, "Export EAF",
+            name, _ = QFileDialog.getSaveFileName(self.dialog_parent, "Export EAF",
                                                   str(session.eaf_path), EAF_FILTER)
             if not name:
                 return None
             path = Path(name)
-        scores = self.w.scores.scores
+        scores = self.scores.scores
         kwargs = {}
         if full and scores is not None and scores.done > 0:
             kwargs = dict(include_scores=True, loc_scores=scores.loc, state_scores=scores.state)
@@ -158,7 +166,7 @@ class FileActions(QObject):
         if session is None:
             return
         if path is None:
-            name, _ = QFileDialog.getOpenFileName(self.w, "Open EAF",
+            name, _ = QFileDialog.getOpenFileName(self.dialog_parent, "Open EAF",
                                                   str(session.eaf_path.parent), EAF_FILTER)
             if not name:
                 return
@@ -179,12 +187,12 @@ class FileActions(QObject):
         if project is None:
             return None
         if out_dir is None:
-            name = QFileDialog.getExistingDirectory(self.w, "Export project to folder")
+            name = QFileDialog.getExistingDirectory(self.dialog_parent, "Export project to folder")
             if not name:
                 return None
             out_dir = Path(name)
         if include_predicted is None:
-            answer = QMessageBox.question(self.w, "Export project",
+            answer = QMessageBox.question(self.dialog_parent, "Export project",
                                           "Include predicted segments and scores?")
             include_predicted = answer == QMessageBox.StandardButton.Yes
         if self.review.session is not None:
@@ -205,7 +213,7 @@ class FileActions(QObject):
             self.export_worker.cancel()
 
     def _on_export_progress(self, done: int, total: int, clip: str) -> None:
-        self.w.show_status(f"Exporting {clip} ({done}/{total}) …")
+        self.status.show(f"Exporting {clip} ({done}/{total}) …")
 
     def _on_export_failed(self, message: str) -> None:
         self._on_export_done(None, message)
@@ -216,9 +224,9 @@ class FileActions(QObject):
         self.export_worker = None
         self.update()
         if report is None:
-            self.w._show_error("Export failed", message)
+            self.status.error("Export failed", message)
         else:
-            self.w.show_status(report.summary().splitlines()[0], 10000)
+            self.status.show(report.summary().splitlines()[0], 10000)
             if report.failed:
-                self.w._show_error("Export: some clips failed", report.summary())
+                self.status.error("Export: some clips failed", report.summary())
         self.export_finished.emit(report)

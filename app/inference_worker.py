@@ -40,6 +40,13 @@ def load_model_cached(checkpoint: Path | None, device: str) -> tuple[object, dic
         return _MODEL_CACHE[key]
 
 
+def forget_loaded_models() -> None:
+    """Drop the cached model, so the next load reads the checkpoint file again (a training
+    run may have rewritten ``best.safetensors`` in place)."""
+    with _MODEL_LOCK:
+        _MODEL_CACHE.clear()
+
+
 def load_face_boxes(video_path: Path, crop_size: int) -> np.ndarray | None:
     """The face boxes of the (now cached) face pass, or None when unavailable."""
     try:

@@ -17,21 +17,23 @@ from PySide6.QtWidgets import (
     QSplitter, QTabWidget, QWidget,
 )
 
+from app import APP_NAME
 from app.attention_panel import AttentionPanel
 from app.clip_list import ClipListWidget
 from app.document import AnnotationDocument
 from app.editing import SegmentEditor
+from app.editing_actions import EditingActions
 from app.inference_worker import ScoreController
-from app.model_choice import ModelChoice
+from app.model_choice import ModelChoice, active_checkpoint
 from app.player import PlayerWidget
-from app.review import ReviewController
+from app.review import ReviewController, ReviewParts
 from app.speaking_edit import SpeakingEditor
+from app.status import StatusSink
 from app.timeline import TimelineWidget
 from app.workers import running_workers
 
 log = logging.getLogger(__name__)
 
-APP_NAME = "MELDAE Studio"
 _PASS_THROUGH_KEYS = {Qt.Key.Key_Space, Qt.Key.Key_Left, Qt.Key.Key_Right}
 
 
@@ -75,11 +77,24 @@ class MainWindow(QMainWindow):
         self.document = AnnotationDocument(parent=self)
         self.editor = SegmentEditor(self.document, self.undo_stack, self)
         self.scores = ScoreController(checkpoint, device, parent=self)
-        self.models = ModelChoice(self, explicit=checkpoint is not None)
+        self.status = StatusSink(self)
+        self.status.message_shown.connect(lambda text, ms: self.show_status(text, ms))
+        self.status.error_shown.connect(lambda title, text: self.show_error(title, text))
+        self.models = ModelChoice(self.scores, self.status, self,
+                                  explicit=checkpoint is not None)
+        self.models.checkpoint_chosen.connect(self.use_checkpoint)
         self._shut_down = False
         self._build_widgets()
         self._build_status_bar()
-        self.review = ReviewController(self)
+        self.review = ReviewController(ReviewParts(
+            player=self.player, timeline=self.timeline, attention=self.attention,
+            clip_list=self.clip_list, document=self.document, undo_stack=self.undo_stack,
+            editor=self.editor, scores=self.scores, models=self.models, status=self.status,
+            progress_bar=self.progress_bar, cancel_button=self.cancel_button,
+            clip_label=self.clip_label, dialog_parent=self), self)
+        self.review.clip_opened.connect(self.clip_opened)
+        self.review.scores_ready.connect(self.scores_ready)
+        self.review.title_changed.connect(self.setWindowTitle)
         self._build_menus()
         self._build_training_tab()
         self._guard = _ShortcutGuard(self)
@@ -155,8 +170,9 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(quit_action)
         edit_menu = self.menuBar().addMenu("&Edit")
-        for action in self.editor.install_actions(self, lambda: self.player.current_frame,
-                                                   lambda: self.timeline.threshold):
+        self.editing_actions = EditingActions(self.editor, self, lambda: self.player.current_frame,
+                                              lambda: self.timeline.threshold)
+        for action in self.editing_actions.actions.values():
             edit_menu.addAction(action)
         edit_menu.addSeparator()
         self.speaking_editor = SpeakingEditor(
@@ -192,13 +208,12 @@ class MainWindow(QMainWindow):
         Other clips are scored with it when they open (the score cache is keyed by the
         checkpoint's content, so no stale scores are shown).
         """
-        from app import inference_worker
+        from app.inference_worker import forget_loaded_models
 
         checkpoint = None if checkpoint is None else Path(checkpoint)
         self.models.remember(checkpoint)
         self.scores.cancel()
-        with inference_worker._MODEL_LOCK:   # a run may have rewritten best.safetensors in place
-            inference_worker._MODEL_CACHE.clear()
+        forget_loaded_models()   # a run may have rewritten best.safetensors in place
         self.scores.checkpoint = checkpoint
         clip = self.review.clip
         if clip is not None and self.review.session is not None and self.player.frame_count > 0:
@@ -208,10 +223,7 @@ class MainWindow(QMainWindow):
     def active_checkpoint(self) -> Path | None:
         """The checkpoint the Review tab scores with (the bundled demo model by default);
         None when that file is missing."""
-        from meldae.paths import demo_checkpoint
-
-        path = Path(self.scores.checkpoint or demo_checkpoint())
-        return path if path.is_file() else None
+        return active_checkpoint(self.scores.checkpoint)
 
     def add_tab(self, widget: QWidget, title: str) -> int:
         """Add a tab (e.g. the training tab) after the Review tab; returns its index."""
@@ -225,7 +237,7 @@ class MainWindow(QMainWindow):
         """A message in the status bar."""
         self.statusBar().showMessage(text, timeout_ms)
 
-    def _show_error(self, title: str, text: str) -> None:
+    def show_error(self, title: str, text: str) -> None:
         """Tell the user about an error (non-modal: the app keeps working; tests patch it)."""
         log.error("%s: %s", title, text)
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok,

@@ -14,9 +14,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from app.status import StatusSink
 
 log = logging.getLogger(__name__)
 
@@ -35,21 +37,41 @@ def checkpoint_problem(path: Path) -> str | None:
     return None
 
 
+def active_checkpoint(checkpoint: Path | None) -> Path | None:
+    """The checkpoint file scored with: ``checkpoint``, else the bundled demo model; None
+    when that file is missing."""
+    from meldae.paths import demo_checkpoint
+
+    path = Path(checkpoint or demo_checkpoint())
+    return path if path.is_file() else None
+
+
 class ModelChoice(QObject):
     """The Model menu's choices and the per-project memory of the chosen checkpoint.
 
     Args:
-        window: the ``MainWindow`` (its ``use_checkpoint``, ``review.project``, status bar).
+        scores: the score controller (its ``checkpoint`` is the model in use).
+        status: where messages and errors go.
+        dialog_parent: parent of the file dialog and of the actions.
         explicit: a checkpoint was given on the command line (it wins this session).
+
+    Signals:
+        checkpoint_chosen(object): use this checkpoint (a ``Path``; None: the demo model).
     """
 
-    def __init__(self, window, explicit: bool) -> None:
-        super().__init__(window)
-        self.w = window
+    checkpoint_chosen = Signal(object)
+
+    def __init__(self, scores, status: StatusSink, dialog_parent: QWidget,
+                 explicit: bool) -> None:
+        super().__init__(dialog_parent)
+        self.scores = scores
+        self.status = status
+        self.dialog_parent = dialog_parent
         self.explicit = explicit
-        self.use_action = QAction("Use checkpoint…", window, triggered=self.ask_checkpoint)
+        self.project = None     # the open project (set by ``adopt``)
+        self.use_action = QAction("Use checkpoint…", dialog_parent, triggered=self.ask_checkpoint)
         self.use_action.setStatusTip("Score with a trained model (NAME.safetensors + NAME.json)")
-        self.demo_action = QAction("Use the demo model", window, triggered=self.use_demo)
+        self.demo_action = QAction("Use the demo model", dialog_parent, triggered=self.use_demo)
         self.demo_action.setStatusTip("Score with the bundled demo model (synthetic faces only)")
 
     def actions(self) -> list[QAction]:
@@ -58,8 +80,8 @@ class ModelChoice(QObject):
 
     def ask_checkpoint(self) -> None:
         """Ask for a checkpoint file and use it."""
-        start = str(self.w.active_checkpoint() or Path.home())
-        name, _ = QFileDialog.getOpenFileName(self.w, "Use checkpoint", start,
+        start = str(active_checkpoint(self.scores.checkpoint) or Path.home())
+        name, _ = QFileDialog.getOpenFileName(self.dialog_parent, "Use checkpoint", start,
                                               "MELDAE checkpoints (*.safetensors)")
         if name:
             self.choose(Path(name))
@@ -72,32 +94,32 @@ class ModelChoice(QObject):
         """
         problem = checkpoint_problem(Path(path))
         if problem is not None:
-            self.w._show_error("Cannot use this model", problem)
+            self.status.error("Cannot use this model", problem)
             return False
-        self.w.use_checkpoint(Path(path))
+        self.checkpoint_chosen.emit(Path(path))
         return True
 
     def use_demo(self) -> None:
         """Go back to the bundled demo model."""
-        self.w.use_checkpoint(None)
+        self.checkpoint_chosen.emit(None)
 
     def remember(self, path: Path | None) -> None:
         """Store ``path`` (None: the demo model) as the open project's model."""
-        project = self.w.review.project
-        if project is not None:
-            project.set_model(None if path is None else Path(path).resolve())
+        if self.project is not None:
+            self.project.set_model(None if path is None else Path(path).resolve())
 
     def adopt(self, project) -> None:
         """Before a project's first clip opens: use the model it remembers, if any."""
+        self.project = project
         if self.explicit or project is None or not project.model:
             return
         path = Path(project.model)
         problem = checkpoint_problem(path)
         if problem is not None:
-            message = (f"The model this project used is unavailable ({problem}); "
-                       f"scoring with {self.w.active_checkpoint() or 'the demo model'}")
+            message = (f"The model this project used is unavailable ({problem}); scoring with "
+                       f"{active_checkpoint(self.scores.checkpoint) or 'the demo model'}")
             log.warning(message)
-            self.w.show_status(message, 10000)
+            self.status.show(message, 10000)
             return
-        self.w.scores.checkpoint = path
-        self.w.show_status(f"Model remembered by this project: {path}", 8000)
+        self.scores.checkpoint = path
+        self.status.show(f"Model remembered by this project: {path}", 8000)

@@ -1,24 +1,37 @@
 """What happens when a clip opens: video, annotations, scores, and the signals between views.
 
-:class:`ReviewController` belongs to the :class:`app.main_window.MainWindow`; it opens
-videos and clip folders (or the demo project), loads the clip's annotations into the
-document, starts the scores, and routes the views' intents to the player and the editor.
+:class:`ReviewController` opens videos and clip folders (or the demo project), loads the
+clip's annotations into the document, starts the scores, and routes the views' intents to
+the player and the editor. It is given the parts it works with (:class:`ReviewParts`), never
+the window: it reports through a :class:`app.status.StatusSink` and tells the window what
+to show in its title (``title_changed``).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QUndoStack
+from PySide6.QtWidgets import QFileDialog, QLabel, QProgressBar, QPushButton, QWidget
 
+from app import APP_NAME
+from app.document import AnnotationDocument
+from app.editing import SegmentEditor
+from app.status import StatusSink
 from meldae.annotations import Segment, Source
 
 if TYPE_CHECKING:  # pragma: no cover
-    from app.main_window import MainWindow
+    from app.attention_panel import AttentionPanel
+    from app.clip_list import ClipListWidget
+    from app.inference_worker import ScoreController
+    from app.model_choice import ModelChoice
+    from app.player import PlayerWidget
+    from app.timeline import TimelineWidget
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +50,42 @@ def single_clip(video: Path):
                     eaf_path=eaf if eaf.is_file() else None, subject=video.stem, split=None)
 
 
-class ReviewController(QObject):
-    """Opens clips and keeps the player, timeline, attention panel and editor in step."""
+@dataclass(frozen=True)
+class ReviewParts:
+    """The collaborators of a :class:`ReviewController` (the window builds them)."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.w = window
+    player: PlayerWidget
+    timeline: TimelineWidget
+    attention: AttentionPanel
+    clip_list: ClipListWidget
+    document: AnnotationDocument
+    undo_stack: QUndoStack
+    editor: SegmentEditor
+    scores: ScoreController
+    models: ModelChoice
+    status: StatusSink
+    progress_bar: QProgressBar     # the scoring progress
+    cancel_button: QPushButton     # cancels the scoring
+    clip_label: QLabel             # the open clip's name
+    dialog_parent: QWidget         # parent of the file and question dialogs
+
+
+class ReviewController(QObject):
+    """Opens clips and keeps the player, timeline, attention panel and editor in step.
+
+    Signals:
+        clip_opened(str): a clip's video opened (its name).
+        scores_ready(): the open clip's scores are complete and drawn.
+        title_changed(str): the window title to show (clip, unsaved star, demo).
+    """
+
+    clip_opened = Signal(str)
+    scores_ready = Signal()
+    title_changed = Signal(str)
+
+    def __init__(self, parts: ReviewParts, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.parts = parts
         self.clip = None
         self.project = None
         self.session = None
@@ -53,31 +96,32 @@ class ReviewController(QObject):
         self._connect()
         from app.file_actions import FileActions
 
-        self.files = FileActions(self)
+        self.files = FileActions(self, parts.document, parts.scores, parts.status,
+                                 parts.dialog_parent)
 
     def _connect(self) -> None:
-        w = self.w
-        w.player.video_opened.connect(self._on_player_video_opened)
-        w.player.video_failed.connect(self._on_player_video_failed)
-        w.player.frame_changed.connect(self._on_player_frame_changed)
-        w.timeline.seek_requested.connect(w.player.seek)
-        w.timeline.segment_edit_requested.connect(w.editor.on_segment_edit_requested)
-        w.timeline.segment_create_requested.connect(w.editor.on_segment_create_requested)
-        w.timeline.segment_selected.connect(w.editor.select)
-        w.timeline.threshold_changed.connect(self._on_timeline_threshold_changed)
-        w.editor.selection_changed.connect(w.timeline.set_selected)
-        w.editor.seek_requested.connect(w.player.seek)
-        w.editor.status_message.connect(lambda text: w.show_status(text, 5000))
-        w.clip_list.clip_activated.connect(self.open_clip)
-        w.document.clip_review_changed.connect(self._update_clip_status)
-        w.document.modified_changed.connect(self._update_title)
-        s = w.scores
+        parts = self.parts
+        parts.player.video_opened.connect(self._on_player_video_opened)
+        parts.player.video_failed.connect(self._on_player_video_failed)
+        parts.player.frame_changed.connect(self._on_player_frame_changed)
+        parts.timeline.seek_requested.connect(parts.player.seek)
+        parts.timeline.segment_edit_requested.connect(parts.editor.on_segment_edit_requested)
+        parts.timeline.segment_create_requested.connect(parts.editor.on_segment_create_requested)
+        parts.timeline.segment_selected.connect(parts.editor.select)
+        parts.timeline.threshold_changed.connect(self._on_timeline_threshold_changed)
+        parts.editor.selection_changed.connect(parts.timeline.set_selected)
+        parts.editor.seek_requested.connect(parts.player.seek)
+        parts.editor.status_message.connect(lambda text: parts.status.show(text, 5000))
+        parts.clip_list.clip_activated.connect(self.open_clip)
+        parts.document.clip_review_changed.connect(self._update_clip_status)
+        parts.document.modified_changed.connect(self._update_title)
+        s = parts.scores
         s.scores_updated.connect(self._on_scores_updated)
         s.progress.connect(self._on_scores_progress)
         s.running_changed.connect(self._on_scores_running_changed)
         s.completed.connect(self._on_scores_completed)
         s.model_missing.connect(self._on_scores_model_missing)
-        s.failed.connect(lambda msg: w._show_error("Scoring failed", msg))
+        s.failed.connect(lambda msg: parts.status.error("Scoring failed", msg))
 
     # ------------------------------------------------------------------ opening
     def open_path(self, path: Path) -> None:
@@ -89,25 +133,25 @@ class ReviewController(QObject):
             try:
                 project = Project(path)
             except DataError as exc:
-                self.w._show_error("Cannot open folder", str(exc))
+                self.parts.status.error("Cannot open folder", str(exc))
                 return
             if not project.clips:
-                self.w._show_error("Cannot open folder", f"{path}: no videos in this folder")
+                self.parts.status.error("Cannot open folder", f"{path}: no videos in this folder")
                 return
             for warning in project.warnings:
-                self.w.show_status(warning, 8000)
+                self.parts.status.show(warning, 8000)
             clips = project.clips
         elif path.is_file():
             project, clips = None, [single_clip(path)]
         else:
-            self.w._show_error("Cannot open", f"{path}: no such file or folder")
+            self.parts.status.error("Cannot open", f"{path}: no such file or folder")
             return
         if not self.close_clip():
             return
         self.project = project
-        self.w.models.adopt(project)
-        self.w.clip_list.set_project(project)
-        self.w.clip_list.setVisible(project is not None)
+        self.parts.models.adopt(project)
+        self.parts.clip_list.set_project(project)
+        self.parts.clip_list.setVisible(project is not None)
         self.open_clip(clips[0])
 
     def open_clip(self, clip) -> bool:
@@ -121,25 +165,25 @@ class ReviewController(QObject):
             return True
         if not self.close_clip():
             if self.clip is not None:
-                self.w.clip_list.select_clip(self.clip.name)
+                self.parts.clip_list.select_clip(self.clip.name)
             return False
         self.clip = clip
-        self.w.clip_list.select_clip(clip.name)
-        self.w.attention.clear()
-        self.w.player.open_video(clip.video_path)
-        self.w.clip_label.setText(f"{clip.name} · demo project" if self.demo else clip.name)
+        self.parts.clip_list.select_clip(clip.name)
+        self.parts.attention.clear()
+        self.parts.player.open_video(clip.video_path)
+        self.parts.clip_label.setText(f"{clip.name} · demo project" if self.demo else clip.name)
         self._update_title()
-        self.w.show_status(f"Opening {clip.video_path.name} …")
+        self.parts.status.show(f"Opening {clip.video_path.name} …")
         return True
 
     def close_clip(self) -> bool:
         """Close the open clip (asking about unsaved changes); False when the user cancels."""
-        self.w.scores.cancel()
+        self.parts.scores.cancel()
         if self.session is not None:
-            if not self.session.maybe_close(self.w):
+            if not self.session.maybe_close(self.parts.dialog_parent):
                 return False
             if self.project is not None:
-                self._remember(last_frame=self.w.player.current_frame)
+                self._remember(last_frame=self.parts.player.current_frame)
             self.session.deleteLater()
             self.session = None
         return True
@@ -153,44 +197,44 @@ class ReviewController(QObject):
     def open_neighbour(self, step: int) -> None:
         """Open the next (``step=1``) or previous (``-1``) clip of the list."""
         if self.clip is not None:
-            clip = self.w.clip_list.neighbour(self.clip.name, step)
+            clip = self.parts.clip_list.neighbour(self.clip.name, step)
             if clip is not None:
                 self.open_clip(clip)
 
     def ask_open_video(self) -> None:
         """File dialog: open one video."""
-        name, _ = QFileDialog.getOpenFileName(self.w, "Open video", "", VIDEO_FILTER)
+        name, _ = QFileDialog.getOpenFileName(self.parts.dialog_parent, "Open video", "", VIDEO_FILTER)
         if name:
             self.open_path(Path(name))
 
     def ask_open_folder(self) -> None:
         """Folder dialog: open a clip folder."""
-        name = QFileDialog.getExistingDirectory(self.w, "Open clip folder")
+        name = QFileDialog.getExistingDirectory(self.parts.dialog_parent, "Open clip folder")
         if name:
             self.open_path(Path(name))
 
     def _on_player_video_opened(self, n_frames: int) -> None:
-        w, clip = self.w, self.clip
-        w.timeline.set_frame_count(n_frames)
+        parts, clip = self.parts, self.clip
+        parts.timeline.set_frame_count(n_frames)
         self._open_session(clip, n_frames)
-        w.scores.start(clip.video_path, n_frames, w.player.fps)
-        w.show_status(f"{clip.name}: {n_frames} frames at {float(w.player.fps):.3f} fps", 5000)
+        parts.scores.start(clip.video_path, n_frames, parts.player.fps)
+        parts.status.show(f"{clip.name}: {n_frames} frames at {float(parts.player.fps):.3f} fps", 5000)
         if self.project is not None:
-            fps = w.player.fps
+            fps = parts.player.fps
             self._remember(fps=f"{fps.numerator}/{fps.denominator}", n_frames=n_frames)
             last = self.project.state(clip.name).last_frame
             if 0 < last < n_frames:
-                w.player.seek(last)
-        w.clip_opened.emit(clip.name)
+                parts.player.seek(last)
+        self.clip_opened.emit(clip.name)
 
     def _on_player_video_failed(self, message: str) -> None:
-        self.w.scores.cancel()
-        self.w.show_status("Could not open the video")
-        self.w._show_error("Cannot open video", message)
+        self.parts.scores.cancel()
+        self.parts.status.show("Could not open the video")
+        self.parts.status.error("Cannot open video", message)
 
     def _on_player_frame_changed(self, frame_idx: int) -> None:
-        self.w.timeline.set_playhead(frame_idx, follow=self.w.player.is_playing)
-        self.w.attention.show_frame(frame_idx)
+        self.parts.timeline.set_playhead(frame_idx, follow=self.parts.player.is_playing)
+        self.parts.attention.show_frame(frame_idx)
 
     # ------------------------------------------------------------------ annotations
     def _open_session(self, clip, n_frames: int) -> None:
@@ -199,23 +243,23 @@ class ReviewController(QObject):
         from meldae.annotations import AnnotationError, ClipAnnotations
         from meldae.data import load_clip_annotations
 
-        w = self.w
+        parts = self.parts
         try:
-            annotations = load_clip_annotations(clip, w.player.fps)
+            annotations = load_clip_annotations(clip, parts.player.fps)
         except AnnotationError as exc:
-            w._show_error("Cannot read annotations", str(exc))
+            parts.status.error("Cannot read annotations", str(exc))
             annotations = ClipAnnotations(segments=[], speaking=[])
-        w.document.load(annotations, n_frames)
-        w.undo_stack.clear()
-        w.editor.select(-1)
+        parts.document.load(annotations, n_frames)
+        parts.undo_stack.clear()
+        parts.editor.select(-1)
         autosave = self.project.autosave_path(clip.name) if self.project is not None else None
-        self.session = ClipSession(clip.video_path, clip.eaf_path, w.player.fps, n_frames,
-                                   w.document, self, undo_stack=w.undo_stack,
+        self.session = ClipSession(clip.video_path, clip.eaf_path, parts.player.fps, n_frames,
+                                   parts.document, self, undo_stack=parts.undo_stack,
                                    autosave_path=autosave, project=self.project,
                                    clip_name=clip.name)
-        self.session.autosave_failed.connect(lambda reason: w.show_status(reason, 10000))
-        self.session.saved.connect(lambda path: w.show_status(f"Saved {path}", 5000))
-        self.session.offer_recovery(w)
+        self.session.autosave_failed.connect(lambda reason: parts.status.show(reason, 10000))
+        self.session.saved.connect(lambda path: parts.status.show(f"Saved {path}", 5000))
+        self.session.offer_recovery(parts.dialog_parent)
         self._update_clip_status()
 
     def confirm_close(self) -> bool:
@@ -223,60 +267,58 @@ class ReviewController(QObject):
         return self.close_clip()
 
     def _update_clip_status(self) -> None:
-        self.w.clip_list.viewport().update()
+        self.parts.clip_list.viewport().update()
 
     def _update_title(self, *_args) -> None:
-        from app.main_window import APP_NAME
-
         parts = [APP_NAME]
         if self.clip is not None:
-            star = "*" if self.w.document.is_modified else ""
+            star = "*" if self.parts.document.is_modified else ""
             parts.insert(0, f"{self.clip.name}{star}")
         if self.demo:
             parts.append("demo project")
-        self.w.setWindowTitle(" — ".join(parts))
+        self.title_changed.emit(" — ".join(parts))
 
     # ------------------------------------------------------------------ scores
     def _on_scores_updated(self, scores) -> None:
-        w = self.w
-        w.timeline.set_scores(scores.loc, scores.state, scores.face_found)
-        w.attention.set_attention(scores.attention, scores.done)
-        w.player.set_face_boxes(scores.boxes)
+        parts = self.parts
+        parts.timeline.set_scores(scores.loc, scores.state, scores.face_found)
+        parts.attention.set_attention(scores.attention, scores.done)
+        parts.player.set_face_boxes(scores.boxes)
 
     def _on_scores_progress(self, done: int, total: int) -> None:
-        self.w.progress_bar.setRange(0, max(total, 1))
-        self.w.progress_bar.setValue(done)
+        self.parts.progress_bar.setRange(0, max(total, 1))
+        self.parts.progress_bar.setValue(done)
 
     def _on_scores_running_changed(self, running: bool) -> None:
-        self.w.progress_bar.setVisible(running)
-        self.w.cancel_button.setVisible(running)
+        self.parts.progress_bar.setVisible(running)
+        self.parts.cancel_button.setVisible(running)
         if running:
-            self.w.progress_bar.setValue(0)
-            self.w.show_status("Scoring with the model …")
+            self.parts.progress_bar.setValue(0)
+            self.parts.status.show("Scoring with the model …")
 
     def _on_scores_completed(self, scores) -> None:
         from meldae.infer import postprocess_settings
 
         settings = postprocess_settings(scores.info)
-        self.w.timeline.set_postprocess(settings["threshold"], settings["min_length"],
+        self.parts.timeline.set_postprocess(settings["threshold"], settings["min_length"],
                                         settings["merge_gap"], settings["state_threshold"])
         self._predictions_timer.stop()
         self.push_predictions()
         self._store_scores_csv(scores)
-        n = len(self.w.timeline.predicted_segments)
+        n = len(self.parts.timeline.predicted_segments)
         demo = " (demo model: trained on synthetic faces only)" if (
             (scores.info.get("meta") or {}).get("demo")) else ""
-        self.w.show_status(f"Scores ready{demo}: {n} predicted segment(s) at threshold "
-                           f"{self.w.timeline.threshold:.2f}", 8000)
-        self.w.scores_ready.emit()
+        self.parts.status.show(f"Scores ready{demo}: {n} predicted segment(s) at threshold "
+                           f"{self.parts.timeline.threshold:.2f}", 8000)
+        self.scores_ready.emit()
 
     def _store_scores_csv(self, scores) -> None:
         """Keep a per-frame score CSV beside the cache, for the project's batch export."""
-        if self.project is None or self.w.scores.key is None:
+        if self.project is None or self.parts.scores.key is None:
             return
         from meldae.annotations import save_scores_csv
 
-        path = self.w.scores.cache.path(self.w.scores.key).with_suffix(".scores.csv")
+        path = self.parts.scores.cache.path(self.parts.scores.key).with_suffix(".scores.csv")
         try:
             if not path.is_file():
                 save_scores_csv(path, np.nan_to_num(scores.loc), np.nan_to_num(scores.state),
@@ -287,31 +329,30 @@ class ReviewController(QObject):
         self._remember(scores_path=str(path))
 
     def _on_scores_model_missing(self, message: str) -> None:
-        self.w.show_status("No model: scores unavailable — run `make demo-model` "
+        self.parts.status.show("No model: scores unavailable — run `make demo-model` "
                            "or pass --checkpoint")
-        self.w._show_error("Model not available", f"{message}\n\n{DEMO_MODEL_HINT}")
+        self.parts.status.error("Model not available", f"{message}\n\n{DEMO_MODEL_HINT}")
 
     def _on_timeline_threshold_changed(self, _threshold: float) -> None:
-        scores = self.w.scores.scores
+        scores = self.parts.scores.scores
         if scores is not None and scores.complete:
             self._predictions_timer.start()
 
     def push_predictions(self) -> None:
         """Hand the threshold's segments to the editor for accept/reject review."""
-        scores = self.w.scores.scores
+        scores = self.parts.scores.scores
         if scores is None or not scores.complete:
             return
         segments = []
-        for onset, offset in self.w.timeline.predicted_segments:
+        for onset, offset in self.parts.timeline.predicted_segments:
             span = np.nan_to_num(scores.loc[onset:offset + 1], nan=0.0)
             segments.append(Segment(int(onset), int(offset), apex=int(onset + span.argmax()),
                                     source=Source.PREDICTED, score=float(span.max())))
         # Model proposals are not the annotator's edits: a clean document stays clean.
-        was_clean = not self.w.document.is_modified
-        self.w.editor.set_predictions(segments)
-        if was_clean and self.w.document.is_modified:
-            self.w.document.set_clean()
-            self.w.undo_stack.setClean()
+        was_clean = not self.parts.document.is_modified
+        self.parts.editor.set_predictions(segments)
+        if was_clean and self.parts.document.is_modified:
+            self.parts.document.set_clean()
 
     # ------------------------------------------------------------------ demo
     def start_demo(self) -> None:
@@ -324,20 +365,20 @@ class ReviewController(QObject):
             self.open_path(demo_project_dir())
             return
         worker = DemoProjectWorker()
-        worker.progress.connect(lambda done, total: self.w.show_status(
+        worker.progress.connect(lambda done, total: self.parts.status.show(
             f"Generating the demo project (first start only): clip {done}/{total} written …"))
         worker.ready.connect(lambda folder: self.open_path(Path(folder)))
-        worker.failed.connect(lambda msg: self.w._show_error("Demo project", msg))
+        worker.failed.connect(lambda msg: self.parts.status.error("Demo project", msg))
         self._demo_worker = worker
-        self.w.show_status("Generating the demo project (first start only) …")
+        self.parts.status.show("Generating the demo project (first start only) …")
         worker.start()
 
     def shutdown(self) -> None:
         """Close the session (writing its autosave) and stop the demo generation (waits)."""
-        self.w.scores.cancel()
+        self.parts.scores.cancel()
         if self.session is not None:
             if self.project is not None:
-                self._remember(last_frame=self.w.player.current_frame)
+                self._remember(last_frame=self.parts.player.current_frame)
             self.session.close()
             self.session = None
         if self._demo_worker is not None:

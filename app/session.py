@@ -91,7 +91,8 @@ class ClipSession(QObject):
         n_frames: frames in the video.
         document: the clip's document (already loaded from the EAF, if any).
         parent: Qt parent.
-        undo_stack: cleared on recovery and marked clean on save, when given.
+        undo_stack: cleared on recovery; "Load" steps are pushed on it (when given). Whether
+            there are unsaved edits is the document's ``is_modified`` alone.
         autosave_path: where to autosave (default: beside the video).
         autosave_delay_ms: debounce delay after the last edit.
         project: a ``meldae.project.Project`` to keep informed (review, segment count, dates).
@@ -285,14 +286,10 @@ class ClipSession(QObject):
             self.document.load(ann, self.n_frames)
         self.eaf_path = path
         self.document.set_clean()
-        if self.undo_stack is not None:
-            self.undo_stack.setClean()
         self._timer.start()
 
     def _mark_saved(self) -> None:
         self.document.set_clean()
-        if self.undo_stack is not None:
-            self.undo_stack.setClean()
         self._timer.stop()
         self._recovery_pending = False
         self.autosave_path.unlink(missing_ok=True)

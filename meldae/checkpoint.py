@@ -23,17 +23,12 @@ if TYPE_CHECKING:
 
     from meldae.model import MELDAE
 
+from meldae.checkpoint_error import CheckpointError  # noqa: F401 - part of this API
+
 log = logging.getLogger(__name__)
 
 FORMAT = "meldae-checkpoint"
 VERSION = 1
-
-
-class CheckpointError(Exception):
-    """A checkpoint is missing, not a MELDAE checkpoint, or does not fit its config.
-
-    ``str(error)`` is ``"<file>: <reason>"``.
-    """
 
 
 def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from meldae.checkpoint import CheckpointError
+from meldae.checkpoint_error import CheckpointError
 
 if TYPE_CHECKING:
     from torch import nn

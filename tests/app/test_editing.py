@@ -12,6 +12,7 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QMainWindow  # noqa: E402
 
 import app.editing_actions  # noqa: E402
+from app.editing_actions import EditingActions  # noqa: E402
 from app.document import AnnotationDocument  # noqa: E402
 from meldae.project import ClipReview  # noqa: E402
 from app.editing import SegmentEditor  # noqa: E402
@@ -43,7 +44,8 @@ class Host:
         self.frame = 0
         self.window = QMainWindow()
         qtbot.addWidget(self.window)
-        self.actions = editor.install_actions(self.window, lambda: self.frame, lambda: 0.5)
+        self.editing = EditingActions(editor, self.window, lambda: self.frame, lambda: 0.5)
+        self.actions = self.editing.actions
         self.window.show()
         self.window.activateWindow()
         assert QTest.qWaitForWindowActive(self.window)
@@ -89,11 +91,11 @@ def test_create_by_mouse_selects(setup):
 def test_io_flow_with_shortcuts(qtbot, setup):
     doc, stack, editor = setup
     host = Host(qtbot, editor)
-    assert not editor.actions["set_offset"].isEnabled()
-    assert "Press I" in editor.actions["set_offset"].statusTip()
+    assert not host.actions["set_offset"].isEnabled()
+    assert "Press I" in host.actions["set_offset"].statusTip()
     host.key(Qt.Key_I, frame=60)
     assert editor.pending_onset == 60
-    assert editor.actions["set_offset"].isEnabled()
+    assert host.actions["set_offset"].isEnabled()
     host.key(Qt.Key_O, frame=64)
     assert _spans(doc)[3] == (60, 64) and editor.selected == doc.ids[3]
     assert doc.segments[3].source == Source.MANUAL
@@ -158,7 +160,7 @@ def test_navigation_delete_and_review_keys(qtbot, setup):
     assert editor.selected == doc.ids[1] and seeks[-1] == 30
     host.key(Qt.Key_Delete)
     assert _spans(doc) == [(10, 20), (50, 55), (70, 72)] and editor.selected == -1
-    assert not editor.actions["delete"].isEnabled()
+    assert not host.actions["delete"].isEnabled()
 
 
 def test_accept_above_reject_below(setup):
@@ -214,13 +216,13 @@ def test_set_predictions_keeps_reviewed_and_merges(setup):
 
 def test_undo_action_disabled_with_reason(qtbot, setup):
     doc, stack, editor = setup
-    Host(qtbot, editor)
-    undo = editor.actions["undo"]
+    host = Host(qtbot, editor)
+    undo = host.actions["undo"]
     assert not undo.isEnabled() and undo.statusTip() == "Nothing to undo"
     assert undo.toolTip() == "Undo (Ctrl+Z)"
     editor.accept(doc.ids[2])
     assert undo.isEnabled() and undo.statusTip().startswith("Undo: Accept")
-    assert editor.actions["accept"].shortcutContext() == Qt.WindowShortcut
+    assert host.actions["accept"].shortcutContext() == Qt.WindowShortcut
 
 
 def test_one_edge_drag_sets_active_edge_and_clip_done_action(qtbot, setup):
@@ -232,6 +234,6 @@ def test_one_edge_drag_sets_active_edge_and_clip_done_action(qtbot, setup):
     assert _spans(doc)[1] == (30, 45)
     assert doc.clip_review == ClipReview.IN_PROGRESS
     host.key(Qt.Key_D, Qt.ControlModifier)
-    assert doc.clip_review == ClipReview.DONE and editor.actions["clip_done"].isChecked()
+    assert doc.clip_review == ClipReview.DONE and host.actions["clip_done"].isChecked()
     host.key(Qt.Key_D, Qt.ControlModifier)
     assert doc.clip_review == ClipReview.IN_PROGRESS

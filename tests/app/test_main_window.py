@@ -165,7 +165,7 @@ def test_threshold_hands_predictions_to_the_editor(qtbot, window, project):
 def test_corrupt_video_shows_an_error_and_the_app_keeps_working(qtbot, window, corrupt_video,
                                                                 clip_video, monkeypatch):
     errors = []
-    monkeypatch.setattr(window, "_show_error", lambda title, text: errors.append((title, text)))
+    monkeypatch.setattr(window, "show_error", lambda title, text: errors.append((title, text)))
     window.open_path(corrupt_video)
     qtbot.waitUntil(lambda: bool(errors), timeout=10000)
     assert errors[0][0] == "Cannot open video" and "broken.mp4" in errors[0][1]
@@ -201,7 +201,7 @@ def test_missing_model_says_make_demo_model(qtbot, project, monkeypatch, tmp_pat
     win = MainWindow(checkpoint=None, device="cpu")
     qtbot.addWidget(win)
     errors = []
-    monkeypatch.setattr(win, "_show_error", lambda title, text: errors.append((title, text)))
+    monkeypatch.setattr(win, "show_error", lambda title, text: errors.append((title, text)))
     try:
         open_and_wait(qtbot, win, project)
         qtbot.waitUntil(lambda: bool(errors), timeout=5000)
@@ -222,7 +222,7 @@ def test_demo_project_is_generated_once_then_opened(qtbot, monkeypatch, tmp_path
     monkeypatch.setattr("meldae.project.score_cache.demo_checkpoint", lambda: tmp_path / "no.safetensors")
     win = MainWindow(checkpoint=None, device="cpu")
     qtbot.addWidget(win)
-    monkeypatch.setattr(win, "_show_error", lambda title, text: None)
+    monkeypatch.setattr(win, "show_error", lambda title, text: None)
     try:
         assert not demo.demo_project_ready()
         with qtbot.waitSignal(win.clip_opened, timeout=60000):

@@ -106,7 +106,7 @@ def test_command_line_checkpoint_wins_and_a_missing_one_is_reported(qtbot, proje
 
 def test_a_file_that_is_not_a_checkpoint_is_refused(window, tmp_path, tiny_checkpoint):
     errors: list[tuple[str, str]] = []
-    window._show_error = lambda title, text: errors.append((title, text))
+    window.show_error = lambda title, text: errors.append((title, text))
     (tmp_path / "notes.safetensors").write_text("hello", encoding="utf-8")
     assert not window.models.choose(tmp_path / "notes.safetensors")
     assert errors and errors[0][0] == "Cannot use this model"
