@@ -1,8 +1,8 @@
 """The main window: clip list, player, attention panel, timeline; tabs for other tools.
 
 The window wires views to the models: the player owns the playhead, the
-:class:`app.document.AnnotationDocument` owns the annotations (edited only through the
-:class:`app.editing.SegmentEditor`), the :class:`ScoreController` owns the model's scores.
+:class:`app.editing.document.AnnotationDocument` owns the annotations (edited only through the
+:class:`app.editing.editor.SegmentEditor`), the :class:`ScoreController` owns the model's scores.
 """
 
 from __future__ import annotations
@@ -18,18 +18,18 @@ from PySide6.QtWidgets import (
 )
 
 from app import APP_NAME
-from app.attention_panel import AttentionPanel
-from app.clip_list import ClipListWidget
-from app.document import AnnotationDocument
-from app.editing import SegmentEditor
-from app.editing_actions import EditingActions
-from app.inference_worker import ScoreController
-from app.model_choice import ModelChoice, active_checkpoint
-from app.player import PlayerWidget
-from app.review import ReviewController, ReviewParts
-from app.speaking_edit import SpeakingEditor
+from app.review.attention_panel import AttentionPanel
+from app.project.clip_list import ClipListWidget
+from app.editing.document import AnnotationDocument
+from app.editing.editor import SegmentEditor
+from app.editing.editor_actions import EditingActions
+from app.review.inference_worker import ScoreController
+from app.review.model_choice import ModelChoice, active_checkpoint
+from app.player.player_widget import PlayerWidget
+from app.review.controller import ReviewController, ReviewParts
+from app.editing.speaking import SpeakingEditor
 from app.status import StatusSink
-from app.timeline import TimelineWidget
+from app.timeline.timeline_widget import TimelineWidget
 from app.workers import running_workers
 
 log = logging.getLogger(__name__)
@@ -193,7 +193,7 @@ class MainWindow(QMainWindow):
         model_menu.addAction(cancel)
 
     def _build_training_tab(self) -> None:
-        from app.training_tab import TrainingTab
+        from app.training.tab import TrainingTab
 
         self.training = TrainingTab(project_getter=lambda: self.review.project, parent=self,
                                     checkpoint_getter=self.active_checkpoint)
@@ -208,7 +208,7 @@ class MainWindow(QMainWindow):
         Other clips are scored with it when they open (the score cache is keyed by the
         checkpoint's content, so no stale scores are shown).
         """
-        from app.inference_worker import forget_loaded_models
+        from app.review.inference_worker import forget_loaded_models
 
         checkpoint = None if checkpoint is None else Path(checkpoint)
         self.models.remember(checkpoint)

@@ -35,7 +35,7 @@ def make_scores(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 
 def make_document(rng: np.random.Generator):
     """An AnnotationDocument with ``N_SEGMENTS`` ME segments and some speaking intervals."""
-    from app.document import AnnotationDocument
+    from app.editing.document import AnnotationDocument
     from meldae.annotations import ClipAnnotations, Segment
 
     onsets = np.sort(rng.choice(N_FRAMES - 100, N_SEGMENTS, replace=False))
@@ -58,7 +58,7 @@ def run(repeat: int) -> list[tuple[str, float]]:
     """Time the timeline operations; returns ``[(what, ms)]``."""
     from PySide6.QtWidgets import QApplication
 
-    from app.timeline import TimelineWidget
+    from app.timeline.timeline_widget import TimelineWidget
 
     app = QApplication.instance() or QApplication([])
     rng = np.random.default_rng(0)

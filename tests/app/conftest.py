@@ -93,9 +93,9 @@ def no_modal_dialogs(monkeypatch):
     "recover?" answers No.
     """
     asked: list[tuple[str, str]] = []
-    monkeypatch.setattr("app.session.show_save_changes_dialog",
+    monkeypatch.setattr("app.review.session.show_save_changes_dialog",
                         lambda parent, clip: asked.append(("save", clip)) or "discard")
-    monkeypatch.setattr("app.session.show_recovery_dialog",
+    monkeypatch.setattr("app.review.session.show_recovery_dialog",
                         lambda parent, clip, saved_at: asked.append(("recover", clip)) and False)
     return asked
 

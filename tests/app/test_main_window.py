@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel, QSpinBox
 
-from app.timeline import ME_LANE
+from app.timeline.timeline_widget import ME_LANE
 from meldae.annotations import Source
 
 ME_Y = ME_LANE[0] + ME_LANE[1] / 2
@@ -214,7 +214,7 @@ def test_missing_model_says_make_demo_model(qtbot, project, monkeypatch, tmp_pat
 
 def test_demo_project_is_generated_once_then_opened(qtbot, monkeypatch, tmp_path,
                                                    no_modal_dialogs):
-    import app.demo as demo
+    import app.project.demo as demo
     from app.main_window import MainWindow
 
     monkeypatch.setattr(demo, "DEMO_CLIPS", 1)
@@ -262,7 +262,7 @@ def test_screenshot_cli_writes_the_window(clip_video, tiny_checkpoint, tmp_path)
 
 
 def test_demo_generation_cancelled_leaves_no_half_project(qtbot, monkeypatch):
-    import app.demo as demo
+    import app.project.demo as demo
 
     monkeypatch.setattr(demo, "DEMO_CLIPS", 3)
     monkeypatch.setattr(demo, "DEMO_FRAMES", 8)

@@ -1,0 +1,1 @@
+"""The timeline: scores, thresholds, ME and speaking lanes, drag edits (pyqtgraph)."""

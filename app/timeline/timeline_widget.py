@@ -1,0 +1,396 @@
+"""The timeline: S_loc with its threshold, segments, speaking bands and the playhead.
+
+Lanes on the y axis (x is the frame; frame ``i`` spans ``[i, i + 1)``):
+
+- ``[0, 1]``: the localisation score S_loc, the draggable threshold, and the segments the
+  threshold gives (shaded);
+- ``ME``: the annotator's segments from the :class:`app.editing.document.AnnotationDocument`
+  (editable: drag edges or bodies, Shift+drag or double-click on empty space to create);
+- ``Speaking (model)`` and ``Speaking (annot.)``: the speaking bands.
+
+The widget owns no annotation data: it renders the document and emits intents.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import PySide6  # noqa: F401  (pyqtgraph must find PySide6 first)
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QToolButton, QVBoxLayout, QWidget
+
+from app.timeline.items import (
+    EditableLaneItem, LaneStyle, SegmentLaneItem, TimelineViewBox,
+)
+from meldae.annotations import ReviewState, Segment, Source
+
+log = logging.getLogger(__name__)
+
+ME_LANE = (-0.34, 0.24)          # y0, height
+SPEAK_MODEL_LANE = (-0.50, 0.10)
+SPEAK_ANNOT_LANE = (-0.64, 0.10)
+Y_RANGE = (-0.68, 1.04)
+MIN_VISIBLE_FRAMES = 10
+SPEAKING_THRESHOLD = 0.5   # until the checkpoint says otherwise (chosen on validation)
+
+ME_STYLES = [
+    LaneStyle(QColor(70, 140, 235, 200), QColor(150, 195, 255)),    # manual
+    LaneStyle(QColor(240, 160, 40, 110), QColor(255, 190, 90)),     # predicted, unreviewed
+    LaneStyle(QColor(60, 185, 95, 200), QColor(140, 230, 160)),     # predicted, accepted
+    LaneStyle(QColor(120, 120, 120, 70), QColor(150, 150, 150)),    # predicted, rejected
+]
+PRED_STYLE = [LaneStyle(QColor(240, 160, 40, 55), QColor(240, 160, 40, 120))]
+SPEAK_STYLE = [LaneStyle(QColor(180, 110, 220, 190), QColor(200, 150, 235))]
+
+
+def segment_style(seg: Segment) -> int:
+    """Index into ``ME_STYLES`` for a document segment."""
+    if seg.source != Source.PREDICTED:
+        return 0
+    return {ReviewState.UNREVIEWED: 1, ReviewState.ACCEPTED: 2,
+            ReviewState.REJECTED: 3}[seg.review]
+
+
+def runs_of(mask: np.ndarray) -> np.ndarray:
+    """Inclusive ``(K, 2)`` runs of True in a boolean mask."""
+    padded = np.concatenate([[False], np.asarray(mask, bool), [False]])
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    return np.stack([edges[0::2], edges[1::2] - 1], axis=1).astype(np.int64)
+
+
+class TimelineWidget(QWidget):
+    """Scores, segments and the playhead of one clip, on a zoomable frame axis.
+
+    Signals:
+        seek_requested(int): the user clicked or dragged to a frame.
+        threshold_changed(float): the threshold moved (predicted segments re-derived).
+        segment_edit_requested(int, int, int, bool): segment id, onset, offset, finished.
+        segment_create_requested(int, int): onset, offset of a new segment.
+        segment_selected(int): the user clicked a segment (its id; -1: none). The highlight
+            follows ``set_selected`` (the editor owns the selection).
+    """
+
+    seek_requested = Signal(int)
+    threshold_changed = Signal(float)
+    segment_edit_requested = Signal(int, int, int, bool)
+    segment_create_requested = Signal(int, int)
+    segment_selected = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._n_frames = 0
+        self._loc = np.zeros(0, np.float32)
+        self._state = np.zeros(0, np.float32)
+        self._valid = np.zeros(0, bool)
+        self._threshold = 0.5
+        self._scale = 1.0              # the score shown at the top of the S_loc area
+        self._min_length, self._merge_gap = 1, 0
+        self._state_threshold = SPEAKING_THRESHOLD
+        self._predicted = np.zeros((0, 2), np.int64)
+        self._document = None
+        self._playhead_frame = 0
+        self._build_plot()
+        self.fit_button = QToolButton(self)
+        self.fit_button.setText("Fit S_loc axis")
+        self.fit_button.setCheckable(True)
+        self.fit_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.fit_button.setToolTip("Stretch the score axis to the clip's highest score "
+                                   "(for models whose scores stay low)")
+        self.fit_button.toggled.connect(self.set_fit_scores)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.plot_widget)
+        self.fit_button.raise_()
+        self.setToolTip(
+            "Click or drag: seek · wheel: zoom · Shift+wheel / middle drag: pan\n"
+            "Drag a segment's edge or body to edit it · Shift+drag or double-click on the "
+            "ME lane: new segment · drag the dashed line: threshold")
+
+    # ------------------------------------------------------------------ building
+    def _build_plot(self) -> None:
+        self.view_box = TimelineViewBox()
+        self.plot_widget = pg.PlotWidget(viewBox=self.view_box, background="#1b1c20")
+        self.plot_item = self.plot_widget.getPlotItem()
+        self.plot_item.hideButtons()
+        self.plot_item.setMenuEnabled(False)
+        self.plot_item.showGrid(x=True, y=False, alpha=0.15)
+        self.plot_item.setLabel("bottom", "frame")
+        self.plot_item.getAxis("left").setWidth(112)   # fixed: no layout jump when data arrive
+        self.view_box.setYRange(*Y_RANGE, padding=0)
+        self.view_box.setLimits(yMin=Y_RANGE[0], yMax=Y_RANGE[1])
+        self.predicted_item = SegmentLaneItem(0.0, 1.0, PRED_STYLE)
+        self.curve = pg.PlotDataItem(pen=pg.mkPen(QColor(250, 215, 90), width=1.5),
+                                     connect="finite")
+        self.me_item = EditableLaneItem(*ME_LANE, ME_STYLES)
+        self.speak_model_item = SegmentLaneItem(*SPEAK_MODEL_LANE, SPEAK_STYLE)
+        self.speak_annot_item = SegmentLaneItem(*SPEAK_ANNOT_LANE, SPEAK_STYLE)
+        self.threshold_line = pg.InfiniteLine(
+            pos=self._threshold, angle=0, movable=True, bounds=(0.0, 1.0),
+            pen=pg.mkPen(QColor(255, 120, 90), width=1.5, style=Qt.PenStyle.DashLine),
+            hoverPen=pg.mkPen(QColor(255, 160, 130), width=3),
+            label="threshold 0.50",
+            labelOpts=dict(position=0.02, color=(255, 150, 120), anchors=[(0, 1), (0, 1)]))
+        self.threshold_line.setToolTip("Drag to change the score threshold")
+        self.playhead = pg.InfiniteLine(
+            pos=0.5, angle=90, movable=True,
+            pen=pg.mkPen(QColor(255, 255, 255), width=1.5),
+            hoverPen=pg.mkPen(QColor(120, 220, 255), width=3))
+        for item, z in ((self.predicted_item, -10), (self.curve, 0), (self.me_item, 5),
+                        (self.speak_model_item, 5), (self.speak_annot_item, 5),
+                        (self.threshold_line, 10), (self.playhead, 20)):
+            self.plot_item.addItem(item)
+            item.setZValue(z)
+        # After addItem: the PlotItem pushes its own (off) settings onto items it adds.
+        self.plot_item.setDownsampling(auto=True, mode="peak")
+        self.plot_item.setClipToView(True)
+        self.threshold_line.sigPositionChanged.connect(self._on_threshold_line_moved)
+        self.playhead.sigDragged.connect(self._on_playhead_dragged)
+        self._update_ticks()
+        self.view_box.scrub_requested.connect(self._on_view_scrub)
+        self.me_item.edit_requested.connect(self.segment_edit_requested)
+        self.me_item.create_requested.connect(self.segment_create_requested)
+        self.me_item.selected_requested.connect(self._on_me_selected)
+
+    def _update_ticks(self) -> None:
+        scale = self._scale
+        self.plot_item.getAxis("left").setTicks([[
+            (1.0, f"{scale:.3g}"), (0.5, f"S_loc {scale / 2:.3g}"), (0.0, "0"),
+            (ME_LANE[0] + ME_LANE[1] / 2, "ME"),
+            (SPEAK_MODEL_LANE[0] + SPEAK_MODEL_LANE[1] / 2, "Speaking (model)"),
+            (SPEAK_ANNOT_LANE[0] + SPEAK_ANNOT_LANE[1] / 2, "Speaking (annot.)"),
+        ]])
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        hint = self.fit_button.sizeHint()
+        self.fit_button.setGeometry(self.width() - hint.width() - 6, 4, hint.width(),
+                                    hint.height())
+
+    # ------------------------------------------------------------------ score axis
+    @property
+    def score_scale(self) -> float:
+        """The score at the top of the S_loc area (1 unless fitted)."""
+        return self._scale
+
+    def set_fit_scores(self, fit: bool) -> None:
+        """Stretch the S_loc axis to the scores' maximum (kept >= the threshold) or reset."""
+        scale = 1.0
+        finite = self._loc[np.isfinite(self._loc)]
+        if fit and len(finite):
+            top = max(float(finite.max()), self._threshold) * 1.1
+            scale = min(1.0, math.ceil(top * 20) / 20)     # rounded up to 0.05
+        self._scale = max(scale, 1e-6)
+        self.fit_button.blockSignals(True)
+        self.fit_button.setChecked(fit)
+        self.fit_button.blockSignals(False)
+        self._update_ticks()
+        self._draw_curve()
+        self._place_threshold_line()
+
+    def _place_threshold_line(self) -> None:
+        self.threshold_line.blockSignals(True)
+        self.threshold_line.setValue(min(1.0, self._threshold / self._scale))
+        self.threshold_line.blockSignals(False)
+        self.threshold_line.label.setFormat(f"threshold {self._threshold:.3g}")
+
+    def _draw_curve(self) -> None:
+        scored = np.flatnonzero(np.isfinite(self._loc))
+        stop = int(scored[-1]) + 1 if len(scored) else 0
+        x = np.arange(stop, dtype=np.float64) + 0.5
+        self.curve.setData(x, self._loc[:stop] / self._scale)
+
+    # ------------------------------------------------------------------ clip data
+    @property
+    def n_frames(self) -> int:
+        """Frames of the clip shown."""
+        return self._n_frames
+
+    @property
+    def threshold(self) -> float:
+        """The score threshold."""
+        return self._threshold
+
+    @property
+    def predicted_segments(self) -> np.ndarray:
+        """``(K, 2)`` inclusive segments above the threshold in the scores so far."""
+        return self._predicted.copy()
+
+    def set_frame_count(self, n_frames: int) -> None:
+        """Start a new clip of ``n_frames`` frames: clears the scores, shows everything."""
+        self._n_frames = max(0, int(n_frames))
+        self._loc = np.full(self._n_frames, np.nan, np.float32)
+        self._state = np.full(self._n_frames, np.nan, np.float32)
+        self._valid = np.zeros(self._n_frames, bool)
+        self.set_fit_scores(self.fit_button.isChecked())
+        extent = max(1, self._n_frames)
+        for item in (self.predicted_item, self.me_item, self.speak_model_item,
+                     self.speak_annot_item):
+            item.set_extent(extent)
+        self._predicted = np.zeros((0, 2), np.int64)
+        self.predicted_item.set_segments([], [])
+        self.speak_model_item.set_segments([], [])
+        self.view_box.setLimits(xMin=0, xMax=extent,
+                                minXRange=min(MIN_VISIBLE_FRAMES, extent), maxXRange=extent)
+        self.view_box.setXRange(0, extent, padding=0)
+        self.set_playhead(0)
+
+    def set_postprocess(self, threshold: float, min_length: int = 1, merge_gap: int = 0,
+                        state_threshold: float = SPEAKING_THRESHOLD) -> None:
+        """Post-processing from the checkpoint (threshold line moves, segments and the
+        model's speaking band re-derived)."""
+        self._min_length, self._merge_gap = int(min_length), int(merge_gap)
+        self._state_threshold = float(state_threshold)
+        self._draw_speaking()
+        self.set_threshold(threshold)
+
+    def set_threshold(self, threshold: float) -> None:
+        """Set the score threshold (emits ``threshold_changed``)."""
+        self._threshold = min(1.0, max(0.0, float(threshold)))
+        if self.fit_button.isChecked() or self._threshold > self._scale:
+            self.set_fit_scores(self.fit_button.isChecked())
+        self._place_threshold_line()
+        self._derive_predictions()
+        self.threshold_changed.emit(self._threshold)
+
+    def set_scores(self, loc: np.ndarray, state: np.ndarray, valid: np.ndarray) -> None:
+        """Per-frame scores of the clip; NaN marks frames not scored yet.
+
+        Args:
+            loc: ``(n,)`` S_loc in [0, 1].
+            state: ``(n,)`` speaking probability.
+            valid: ``(n,)`` bool, True where a face was found (segments never cross False).
+        """
+        self._loc = np.asarray(loc, np.float32)
+        self._state = np.asarray(state, np.float32)
+        self._valid = np.asarray(valid, bool)
+        if self.fit_button.isChecked():
+            self.set_fit_scores(True)   # redraws the curve
+        else:
+            self._draw_curve()
+        self._draw_speaking()
+        self._derive_predictions()
+
+    def _draw_speaking(self) -> None:
+        speaking = np.nan_to_num(self._state, nan=0.0) >= self._state_threshold
+        runs = runs_of(speaking)
+        self.speak_model_item.set_segments(runs[:, 0], runs[:, 1])
+
+    def _derive_predictions(self) -> None:
+        from meldae.metrics import segments_from_scores
+
+        scores = np.nan_to_num(self._loc, nan=0.0)
+        found = segments_from_scores(scores, threshold=self._threshold,
+                                     min_length=self._min_length, merge_gap=self._merge_gap,
+                                     valid=self._valid & np.isfinite(self._loc))
+        self._predicted = np.asarray([(int(a), int(b)) for a, b in found],
+                                     np.int64).reshape(-1, 2)
+        self.predicted_item.set_segments(self._predicted[:, 0], self._predicted[:, 1])
+
+    def predicted_with_scores(self) -> list[tuple[int, int, float]]:
+        """The threshold's segments with their peak score: ``[(onset, offset, score)]``."""
+        return [(int(a), int(b), float(np.nanmax(self._loc[a:b + 1])))
+                for a, b in self._predicted]
+
+    # ------------------------------------------------------------------ document
+    def set_document(self, document) -> None:
+        """Render ``document`` (an ``AnnotationDocument``) and follow its signals."""
+        if self._document is not None:
+            for signal, slot in self._document_connections():
+                signal.disconnect(slot)
+        self._document = document
+        if document is not None:
+            for signal, slot in self._document_connections():
+                signal.connect(slot)
+        self._on_document_reset()
+        self._on_document_speaking_changed()
+
+    def _document_connections(self) -> list:
+        doc = self._document
+        return [(doc.segment_added, self._on_document_segments),
+                (doc.segment_changed, self._on_document_segments),
+                (doc.segment_removed, self._on_document_segments),
+                (doc.reset, self._on_document_reset),
+                (doc.speaking_changed, self._on_document_speaking_changed)]
+
+    def render_segments(self, items) -> None:
+        """Draw ``(id, segment)`` pairs (document order) in the ME lane."""
+        onsets = [s.onset for _sid, s in items]
+        offsets = [s.offset for _sid, s in items]
+        self.me_item.set_segments(onsets, offsets, [segment_style(s) for _sid, s in items],
+                                  ids=[sid for sid, _s in items])
+
+    def render_speaking(self, speaking) -> None:
+        """Draw the annotated speaking intervals."""
+        self.speak_annot_item.set_segments([s.onset for s in speaking],
+                                           [s.offset for s in speaking])
+
+    def _on_document_segments(self, _segment_id: int = -1) -> None:
+        self.render_segments(self._document.items())
+
+    def _on_document_reset(self) -> None:
+        self.render_segments(self._document.items() if self._document is not None else [])
+
+    def _on_document_speaking_changed(self) -> None:
+        self.render_speaking(self._document.speaking if self._document is not None else [])
+
+    def set_selected(self, segment_id: int) -> None:
+        """Highlight segment ``segment_id`` (-1: none)."""
+        self.me_item.selected = int(segment_id)
+        self.me_item.update()
+
+    @property
+    def selected(self) -> int:
+        """The highlighted segment's id (-1: none)."""
+        return self.me_item.selected
+
+    # ------------------------------------------------------------------ playhead
+    def set_playhead(self, frame_idx: int, follow: bool = False) -> None:
+        """Move the playhead to ``frame_idx``; ``follow`` pages the view to keep it visible."""
+        self._playhead_frame = int(frame_idx)
+        self.playhead.setValue(frame_idx + 0.5)
+        if follow:
+            (x_min, x_max), _ = self.view_box.viewRange()
+            if not x_min <= frame_idx < x_max:
+                width = x_max - x_min
+                start = max(0.0, min(frame_idx - 0.1 * width, self._n_frames - width))
+                self.view_box.setXRange(start, start + width, padding=0)
+
+    @property
+    def playhead_frame(self) -> int:
+        """The frame under the playhead."""
+        return self._playhead_frame
+
+    def visible_range(self) -> tuple[float, float]:
+        """The x range shown (frames)."""
+        (x_min, x_max), _ = self.view_box.viewRange()
+        return x_min, x_max
+
+    def zoom_to(self, first: float, last: float) -> None:
+        """Show frames ``[first, last)``."""
+        self.view_box.setXRange(first, last, padding=0)
+
+    # ------------------------------------------------------------------ slots
+    def _frame_at(self, x: float) -> int:
+        return max(0, min(int(math.floor(x)), self._n_frames - 1))
+
+    def _on_view_scrub(self, x: float) -> None:
+        if self._n_frames:
+            self.seek_requested.emit(self._frame_at(x))
+
+    def _on_playhead_dragged(self) -> None:
+        if self._n_frames:
+            self.seek_requested.emit(self._frame_at(self.playhead.value()))
+
+    def _on_threshold_line_moved(self) -> None:
+        self._threshold = float(self.threshold_line.value()) * self._scale
+        self.threshold_line.label.setFormat(f"threshold {self._threshold:.3g}")
+        self._derive_predictions()
+        self.threshold_changed.emit(self._threshold)
+
+    def _on_me_selected(self, segment_id: int) -> None:
+        self.segment_selected.emit(segment_id)
