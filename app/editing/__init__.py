@@ -1,1 +1,3 @@
-"""Editing annotations: the document (Qt wrapper of meldae's AnnotationSet), undo commands, the segment and speaking editors and their actions."""
+"""Editing annotations: the document (Qt wrapper of meldae's AnnotationSet), undo commands, the
+segment and speaking editors and their actions.
+"""

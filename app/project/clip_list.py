@@ -1,4 +1,5 @@
-"""The project's clips with their review status (a view of ``app.project.clip_list_model.ClipListModel``)."""
+"""The project's clips with their review status (a view of
+``app.project.clip_list_model.ClipListModel``)."""
 
 from __future__ import annotations
 

@@ -203,7 +203,8 @@ class ReviewController(QObject):
 
     def ask_open_video(self) -> None:
         """File dialog: open one video."""
-        name, _ = QFileDialog.getOpenFileName(self.parts.dialog_parent, "Open video", "", VIDEO_FILTER)
+        name, _ = QFileDialog.getOpenFileName(self.parts.dialog_parent, "Open video", "",
+                                              VIDEO_FILTER)
         if name:
             self.open_path(Path(name))
 
@@ -218,7 +219,8 @@ class ReviewController(QObject):
         parts.timeline.set_frame_count(n_frames)
         self._open_session(clip, n_frames)
         parts.scores.start(clip.video_path, n_frames, parts.player.fps)
-        parts.status.show(f"{clip.name}: {n_frames} frames at {float(parts.player.fps):.3f} fps", 5000)
+        parts.status.show(f"{clip.name}: {n_frames} frames at {float(parts.player.fps):.3f} fps",
+                          5000)
         if self.project is not None:
             fps = parts.player.fps
             self._remember(fps=f"{fps.numerator}/{fps.denominator}", n_frames=n_frames)
@@ -309,7 +311,7 @@ class ReviewController(QObject):
         demo = " (demo model: trained on synthetic faces only)" if (
             (scores.info.get("meta") or {}).get("demo")) else ""
         self.parts.status.show(f"Scores ready{demo}: {n} predicted segment(s) at threshold "
-                           f"{self.parts.timeline.threshold:.2f}", 8000)
+                               f"{self.parts.timeline.threshold:.2f}", 8000)
         self.scores_ready.emit()
 
     def _store_scores_csv(self, scores) -> None:
@@ -330,7 +332,7 @@ class ReviewController(QObject):
 
     def _on_scores_model_missing(self, message: str) -> None:
         self.parts.status.show("No model: scores unavailable — run `make demo-model` "
-                           "or pass --checkpoint")
+                               "or pass --checkpoint")
         self.parts.status.error("Model not available", f"{message}\n\n{DEMO_MODEL_HINT}")
 
     def _on_timeline_threshold_changed(self, _threshold: float) -> None:

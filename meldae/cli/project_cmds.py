@@ -1,7 +1,7 @@
 """``meldae export-project``: a project's ELAN files from the command line.
 
-The same batch export as the app's "Export project as EAF…" (:func:`meldae.project.export.batch_export`):
-every clip with an EAF is written to ``--out`` as ``<clip>.eaf`` (+ sidecar), linked to its
+The same batch export as the app's "Export project as EAF…"
+(:func:`meldae.project.export.batch_export`): every clip with an EAF is written to ``--out`` as ``<clip>.eaf`` (+ sidecar), linked to its
 video. Exit status 0 when every clip went well, 1 when some failed (each named on stderr),
 2 for a folder that is not a clip folder.
 """

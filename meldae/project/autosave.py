@@ -17,6 +17,8 @@ from meldae.atomic import atomic_write_text
 from meldae.annotations import ClipAnnotations, ReviewState, Segment, Source
 from meldae.project.state import AUTOSAVE_SUFFIX, ClipReview
 
+log = logging.getLogger(__name__)
+
 AUTOSAVE_FORMAT = "meldae-autosave"
 AUTOSAVE_VERSION = 1
 
@@ -90,6 +92,6 @@ def keep_as_corrupt(path: Path) -> Path | None:
     try:
         os.replace(path, corrupt)
     except OSError as exc:
-        logging.getLogger(__name__).warning("%s: cannot keep it as %s (%s)", path, corrupt.name, exc)
+        log.warning("%s: cannot keep it as %s (%s)", path, corrupt.name, exc)
         return None
     return corrupt

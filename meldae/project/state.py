@@ -8,8 +8,9 @@ count once known) in ``<folder>/.meldae/project.json``, written atomically on ev
 of thousands of clips opens at once; the segment count shown in the clip list comes from the
 project file (the session updates it on save). A corrupt ``project.json`` is kept as
 ``project.json.corrupt-<time>``, a warning is logged and stored in ``warnings``, and the
-project starts afresh. (``app`` shows it in a Qt table model of the clip list.) Call ``update(name, last_frame=...)`` when a clip closes, not on every
-frame: each update rewrites the file.
+project starts afresh. (``app`` shows it in a Qt table model of the clip list.) Call
+``update(name, last_frame=...)`` when a clip closes, not on every frame: each update
+rewrites the file.
 """
 
 from __future__ import annotations

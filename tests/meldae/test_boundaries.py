@@ -51,3 +51,14 @@ def test_light_modules_do_not_import_torch():
         "print(json.dumps(sorted(m for m in ('torch', 'timm') if m in sys.modules)))\n"
     )
     assert json.loads(_run(code)) == []
+
+
+def test_the_review_core_imports_without_torch_or_decoders():
+    """What the app and ``meldae export-project`` need to open a project loads nothing heavy."""
+    code = (
+        "import sys, json\n"
+        "import meldae.project, meldae.project.autosave, meldae.project.export, meldae.atomic\n"
+        "import meldae.train.events, meldae.train.launch, meldae.annotations.segment_set\n"
+        "print(json.dumps(sorted(m for m in ('torch', 'timm', 'cv2', 'av') if m in sys.modules)))\n"
+    )
+    assert json.loads(_run(code)) == []
