@@ -1,8 +1,10 @@
 """Live model scores: a worker thread around ``meldae.infer.iter_predict`` and its controller.
 
 The worker imports torch only when it runs, so the window opens fast. The controller
-serves cached scores at once, otherwise runs the worker, fills a :class:`ClipScores` window
-by window, throttles redraw notifications, and stores complete results in the cache.
+serves cached scores at once, otherwise runs the worker, fills a ``meldae.scores.ClipScores``
+window by window (``ClipScores.add`` of the engine's results: the scoring path of validation,
+``meldae evaluate`` and ``meldae infer`` too), throttles redraw notifications, and stores
+complete results in the cache.
 The GUI thread never waits on the model (``shutdown`` at exit cancels first, then waits).
 """
 
@@ -15,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.score_cache import ClipScores, ScoreCache, score_key
+from app.score_cache import ScoreCache, score_key
+from meldae.scores import ClipScores
 from app.workers import TrackedThread, retire
 
 log = logging.getLogger(__name__)

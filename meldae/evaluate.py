@@ -97,8 +97,17 @@ def build_report(clips, scores, post, source: str, split: str, iou_threshold: fl
 
 def evaluate_checkpoint(data_dir: Path, checkpoint: Path, split: str = "test",
                         device: str = "auto", stride: int | None = None, batch_size: int = 8,
-                        cache_dir: Path | None = None) -> dict[str, Any]:
+                        cache_dir: Path | None = None,
+                        scores_out: Path | None = None) -> dict[str, Any]:
     """Score every clip of ``split`` with the checkpoint and measure it.
+
+    The clips are scored by the same engine as ``meldae infer`` and the app, with the
+    stride the checkpoint was validated with (else ``T // 2``).
+
+    Args:
+        scores_out: a folder that receives each clip's scores as ``<clip>.npz``
+            (``loc_scores``, ``state_scores``, ``face_found``, ``fps``, ``fps_fraction``;
+            the arrays ``meldae infer`` writes under the same names).
 
     Returns:
         The report (see ``build_report``), with ``checkpoint`` and ``data``.
@@ -108,6 +117,7 @@ def evaluate_checkpoint(data_dir: Path, checkpoint: Path, split: str = "test",
         EvaluationError: nothing to evaluate.
     """
     from meldae.checkpoint import load_checkpoint
+    from meldae.infer.default_model import validation_stride
     from meldae.train.distributed import DistEnv, pick_device
     from meldae.train.run import load_eval_clip
     from meldae.train.validate import score_clips
@@ -117,8 +127,11 @@ def evaluate_checkpoint(data_dir: Path, checkpoint: Path, split: str = "test",
     meta = doc.get("meta") or {}
     infos = clips_of_split(Path(data_dir), split, meta)
     clips = [load_eval_clip(c, model.cfg.img_size, cache_dir) for c in infos]
-    stride = stride or max(1, model.cfg.num_frames // 2)
+    stride = stride or validation_stride(doc) or max(1, model.cfg.num_frames // 2)
     scores = score_clips(model, clips, stride, batch_size)
+    if scores_out is not None:
+        for clip_scores in scores:
+            clip_scores.save_scores(Path(scores_out) / f"{clip_scores.name}.npz")
     post, source = postprocessing_of(doc)
     iou = float((meta.get("train") or {}).get("iou_threshold", 0.5))
     return build_report(clips, scores, post, source, split, iou,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -20,6 +18,7 @@ from meldae.infer.default_model import (
     validation_stride,
 )
 from meldae.infer.engine import iter_predict
+from meldae.scores import ClipScores, atomic_savez
 
 if TYPE_CHECKING:  # pragma: no cover
     from meldae.annotations import ClipAnnotations
@@ -100,35 +99,16 @@ def predict_video(video_path: str | Path, model: MELDAE | None = None, device: s
             post[key] = value
     if stride is None:
         stride = validation_stride(checkpoint_info)
-    parts: list = []
-    fps = Fraction(0)
-    for result in iter_predict(video_path, model, device, stride, face_settings, cache_dir,
-                               batch_size=batch_size):
-        parts.append(result)
-        fps = result.fps
-        if progress is not None:
-            progress(result.stop, result.total_frames)
-    loc = np.concatenate([p.loc_scores for p in parts])
-    state = np.concatenate([p.state_scores for p in parts])
-    faces = np.concatenate([p.face_found for p in parts])
-    attention = np.concatenate([p.attention for p in parts])
+    results = iter_predict(video_path, model, device, stride, face_settings, cache_dir,
+                           batch_size=batch_size)
+    scores = ClipScores.collect(results, Path(video_path).stem, progress)
+    loc, state, faces = scores.loc, scores.state, scores.face_found
+    attention = np.asarray(scores.attention, np.float32)
     segments = find_segments(loc, faces, float(post["threshold"]), int(post["min_length"]),
                              int(post["merge_gap"]))
-    return VideoPrediction(loc, state, faces, attention, segments, fps,
+    return VideoPrediction(loc, state, faces, attention, segments, scores.fps,
                            float(post["threshold"]), int(post["min_length"]),
                            int(post["merge_gap"]), float(post["state_threshold"]))
-
-
-def atomic_savez(path: Path, **arrays: np.ndarray) -> None:
-    """``np.savez_compressed`` to a temporary file beside ``path``, then rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def predicted_annotations(pred: VideoPrediction) -> ClipAnnotations:

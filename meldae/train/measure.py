@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from meldae.train.validate import ClipScores, EvalClip
+from meldae.scores import ClipScores
+from meldae.train.validate import EvalClip
 
 #: Post-processing candidates tried on the validation split.
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.951, 0.05))
@@ -41,6 +42,14 @@ class PostProcessing:
 
         return segments_from_scores(scores.loc, self.threshold, self.min_length,
                                     self.merge_gap, valid=np.asarray(clip.face_found, bool))
+
+
+def window_labels(clip: EvalClip, windows: np.ndarray) -> np.ndarray:
+    """``(W,)`` bool: each window ``[start, stop)`` holds a ground-truth ME frame."""
+    truth = np.zeros(clip.n_frames, bool)
+    for onset, offset in clip.me_segments:
+        truth[onset:offset + 1] = True
+    return np.asarray([truth[a:b].any() for a, b in np.asarray(windows).reshape(-1, 2)], bool)
 
 
 def expression_types(clip: EvalClip) -> list[str]:
@@ -97,9 +106,9 @@ def measure(clips: list[EvalClip], scores: list[ClipScores], post: PostProcessin
         ((p, c.me_segments, c.speaking) for p, c in zip(preds, clips)), iou_threshold))
     if spotting_only:
         return report
-    if scores and all(s.window_me is not None for s in scores):
+    if scores and all(s.window_me is not None and s.windows is not None for s in scores):
         report["acc_me"] = accuracy_me([s.window_me for s in scores],
-                                       [s.window_label for s in scores])
+                                       [window_labels(c, s.windows) for c, s in zip(clips, scores)])
     if scores and all(s.state is not None for s in scores):
         report["acc_state"] = accuracy_state([s.state for s in scores],
                                              [c.speaking for c in clips])

@@ -13,7 +13,8 @@ import pytest
 from meldae.evaluate import EvaluationError, build_report, format_report
 from meldae.train.measure import (PostProcessing, measure, select_postprocessing,
                                   tune_postprocessing, tune_state_threshold)
-from meldae.train.validate import ClipScores, EvalClip
+from meldae.scores import ClipScores
+from meldae.train.validate import EvalClip
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))   # train_fakes (importlib mode)
 from train_fakes import make_synth_folder, one_thread, small_config_file  # noqa: E402
@@ -28,7 +29,7 @@ def _scores(n, bumps, name="c", state=None):
     loc = np.zeros(n, np.float32)
     for (on, off), value in bumps:
         loc[on:off + 1] = value
-    return ClipScores(name, loc, state, None, None)
+    return ClipScores.from_arrays(loc, state, name=name)
 
 
 def test_measure_counts_contexts_by_hand():
