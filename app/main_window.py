@@ -24,6 +24,7 @@ from app.editing import SegmentEditor
 from app.inference_worker import ScoreController
 from app.model_choice import ModelChoice
 from app.player import PlayerWidget
+from app.proposals import ProposalController
 from app.review import ReviewController
 from app.speaking_edit import SpeakingEditor
 from app.timeline import TimelineWidget
@@ -93,6 +94,7 @@ class MainWindow(QMainWindow):
         self.attention = AttentionPanel(self)
         self.timeline = TimelineWidget(self)
         self.timeline.set_document(self.document)
+        self.proposals = ProposalController(self.timeline, self)
         self.top_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.top_splitter.addWidget(self.player)
         self.top_splitter.addWidget(self.attention)
@@ -156,12 +158,12 @@ class MainWindow(QMainWindow):
         file_menu.addAction(quit_action)
         edit_menu = self.menuBar().addMenu("&Edit")
         for action in self.editor.install_actions(self, lambda: self.player.current_frame,
-                                                   lambda: self.timeline.threshold):
+                                                   lambda: self.proposals.post.threshold):
             edit_menu.addAction(action)
         edit_menu.addSeparator()
         self.speaking_editor = SpeakingEditor(
             self.document, self.undo_stack, self, lambda: self.player.current_frame,
-            lambda: self.timeline.speak_model_item.segments, self.show_status)
+            lambda: self.proposals.current.speaking, self.show_status)
         for action in self.speaking_editor.actions():
             edit_menu.addAction(action)
         play_menu = self.menuBar().addMenu("&Playback")

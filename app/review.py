@@ -15,8 +15,6 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QFileDialog
 
-from meldae.annotations import Segment, Source
-
 if TYPE_CHECKING:  # pragma: no cover
     from app.main_window import MainWindow
 
@@ -64,7 +62,7 @@ class ReviewController(QObject):
         w.timeline.segment_edit_requested.connect(w.editor.on_segment_edit_requested)
         w.timeline.segment_create_requested.connect(w.editor.on_segment_create_requested)
         w.timeline.segment_selected.connect(w.editor.select)
-        w.timeline.threshold_changed.connect(self._on_timeline_threshold_changed)
+        w.proposals.threshold_changed.connect(self._on_proposals_threshold_changed)
         w.editor.selection_changed.connect(w.timeline.set_selected)
         w.editor.seek_requested.connect(w.player.seek)
         w.editor.status_message.connect(lambda text: w.show_status(text, 5000))
@@ -172,6 +170,7 @@ class ReviewController(QObject):
     def _on_player_video_opened(self, n_frames: int) -> None:
         w, clip = self.w, self.clip
         w.timeline.set_frame_count(n_frames)
+        w.proposals.clear()
         self._open_session(clip, n_frames)
         w.scores.start(clip.video_path, n_frames, w.player.fps)
         w.show_status(f"{clip.name}: {n_frames} frames at {float(w.player.fps):.3f} fps", 5000)
@@ -239,7 +238,8 @@ class ReviewController(QObject):
     # ------------------------------------------------------------------ scores
     def _on_scores_updated(self, scores) -> None:
         w = self.w
-        w.timeline.set_scores(scores.loc, scores.state, scores.face_found)
+        w.timeline.set_scores(scores.loc)
+        w.proposals.set_scores(scores)
         w.attention.set_attention(scores.attention, scores.done)
         w.player.set_face_boxes(scores.boxes)
 
@@ -255,19 +255,15 @@ class ReviewController(QObject):
             self.w.show_status("Scoring with the model …")
 
     def _on_scores_completed(self, scores) -> None:
-        from meldae.infer import postprocess_settings
-
-        settings = postprocess_settings(scores.info)
-        self.w.timeline.set_postprocess(settings["threshold"], settings["min_length"],
-                                        settings["merge_gap"], settings["state_threshold"])
+        self.w.proposals.set_complete_scores(scores)
         self._predictions_timer.stop()
         self.push_predictions()
         self._store_scores_csv(scores)
-        n = len(self.w.timeline.predicted_segments)
+        n = len(self.w.proposals.current.segments)
         demo = " (demo model: trained on synthetic faces only)" if (
             (scores.info.get("meta") or {}).get("demo")) else ""
         self.w.show_status(f"Scores ready{demo}: {n} predicted segment(s) at threshold "
-                           f"{self.w.timeline.threshold:.2f}", 8000)
+                           f"{self.w.proposals.post.threshold:.2f}", 8000)
         self.w.scores_ready.emit()
 
     def _store_scores_csv(self, scores) -> None:
@@ -291,21 +287,17 @@ class ReviewController(QObject):
                            "or pass --checkpoint")
         self.w._show_error("Model not available", f"{message}\n\n{DEMO_MODEL_HINT}")
 
-    def _on_timeline_threshold_changed(self, _threshold: float) -> None:
+    def _on_proposals_threshold_changed(self, _threshold: float) -> None:
         scores = self.w.scores.scores
         if scores is not None and scores.complete:
             self._predictions_timer.start()
 
     def push_predictions(self) -> None:
-        """Hand the threshold's segments to the editor for accept/reject review."""
+        """Hand the model's ME proposals to the editor for accept/reject review."""
         scores = self.w.scores.scores
         if scores is None or not scores.complete:
             return
-        segments = []
-        for onset, offset in self.w.timeline.predicted_segments:
-            span = np.nan_to_num(scores.loc[onset:offset + 1], nan=0.0)
-            segments.append(Segment(int(onset), int(offset), apex=int(onset + span.argmax()),
-                                    source=Source.PREDICTED, score=float(span.max())))
+        segments = list(self.w.proposals.current.segments)
         # Model proposals are not the annotator's edits: a clean document stays clean.
         was_clean = not self.w.document.is_modified
         self.w.editor.set_predictions(segments)

@@ -64,18 +64,6 @@ def _same_folder(trained_on: str | None, data_dir: Path) -> bool:
     return bool(trained_on) and Path(trained_on).resolve() == Path(data_dir).resolve()
 
 
-def postprocessing_of(doc: dict[str, Any]):
-    """The checkpoint's post-processing and a sentence saying where it came from."""
-    from meldae.train.measure import PostProcessing
-
-    post = (doc.get("meta") or {}).get("postprocessing")
-    if not post:
-        return PostProcessing(), "defaults (threshold 0.5): the checkpoint stores none"
-    chosen = PostProcessing(float(post["threshold"]), int(post["min_length"]),
-                            int(post["merge_gap"]))
-    return chosen, str(post.get("source", "checkpoint meta"))
-
-
 def build_report(clips, scores, post, source: str, split: str, iou_threshold: float = 0.5,
                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The evaluation report: overall metrics, per-clip metrics and what was used."""
@@ -83,8 +71,7 @@ def build_report(clips, scores, post, source: str, split: str, iou_threshold: fl
 
     report = {
         **(extra or {}), "split": split, "n_clips": len(clips),
-        "postprocessing": {"threshold": post.threshold, "min_length": post.min_length,
-                           "merge_gap": post.merge_gap, "source": source},
+        "postprocessing": post.to_meta(source),
         "iou_threshold": iou_threshold,
         "overall": measure(clips, scores, post, iou_threshold),
         "clips": per_clip(clips, scores, post, iou_threshold),
@@ -118,6 +105,7 @@ def evaluate_checkpoint(data_dir: Path, checkpoint: Path, split: str = "test",
     """
     from meldae.checkpoint import load_checkpoint
     from meldae.infer.default_model import validation_stride
+    from meldae.postprocess import PostProcessing, postprocessing_source
     from meldae.train.distributed import DistEnv, pick_device
     from meldae.train.run import load_eval_clip
     from meldae.train.validate import score_clips
@@ -132,7 +120,7 @@ def evaluate_checkpoint(data_dir: Path, checkpoint: Path, split: str = "test",
     if scores_out is not None:
         for clip_scores in scores:
             clip_scores.save_scores(Path(scores_out) / f"{clip_scores.name}.npz")
-    post, source = postprocessing_of(doc)
+    post, source = PostProcessing.from_meta(meta), postprocessing_source(meta)
     iou = float((meta.get("train") or {}).get("iou_threshold", 0.5))
     return build_report(clips, scores, post, source, split, iou,
                         {"checkpoint": str(checkpoint), "data": str(data_dir),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import replace
+
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from app.speaking_edit import add_interval, intervals_from_runs, remove_at
-from meldae.annotations import Segment, Source, load_eaf
+from app.speaking_edit import accept_intervals, add_interval, remove_at
+from meldae.annotations import ReviewState, Segment, Source, load_eaf
 
 
 def _spans(segments):
@@ -25,14 +26,20 @@ def test_add_interval_merges_overlapping_and_touching_intervals():
     assert all(s.source == Source.MANUAL for s in add_interval(base, 5, 9))
 
 
-def test_remove_at_and_runs_to_intervals():
+def test_remove_at_and_accepting_the_model_intervals():
     base = [Segment(0, 4), Segment(10, 14)]
     assert _spans(remove_at(base, 12)) == [(0, 4)]
     assert _spans(remove_at(base, 14)) == [(0, 4)]                      # inclusive offset
     assert _spans(remove_at(base, 7)) == [(0, 4), (10, 14)]
-    runs = np.array([[3, 8], [20, 20]])
-    assert _spans(intervals_from_runs(runs)) == [(3, 8), (20, 20)]
-    assert intervals_from_runs(np.zeros((0, 2), np.int64)) == []
+    proposed = [Segment(20, 20, source=Source.PREDICTED, score=0.6),
+                Segment(3, 8, source=Source.PREDICTED, score=0.9)]
+    accepted = accept_intervals(proposed)
+    assert _spans(accepted) == [(3, 8), (20, 20)]
+    # the model proposed them (PREDICTED, as `meldae infer` writes them); the annotator took them
+    assert all(s.source == Source.PREDICTED and s.review == ReviewState.ACCEPTED
+               for s in accepted)
+    assert [s.score for s in accepted] == [0.9, 0.6]
+    assert accept_intervals([]) == []
 
 
 def test_mark_delete_and_use_the_model_by_keys_with_undo(qtbot, window, clip_dir_copy):
@@ -66,11 +73,15 @@ def test_mark_delete_and_use_the_model_by_keys_with_undo(qtbot, window, clip_dir
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert _spans(doc.speaking) == [(5, 20)]                            # undo the delete
     # the model's band becomes the annotation, in one undo step
-    window.timeline.set_postprocess(0.5, state_threshold=0.0)           # every face frame
-    runs = window.timeline.speak_model_item.segments
+    post = window.proposals.post
+    window.proposals.set_post(replace(post, state_threshold=0.0))       # every face frame
+    runs = window.timeline.speak_model_item.segments                    # the band drawn
     assert len(runs) >= 1
     window.speaking_editor.model_action.trigger()
     assert _spans(doc.speaking) == [tuple(r) for r in runs.tolist()]
+    assert all(s.source == Source.PREDICTED and s.review == ReviewState.ACCEPTED
+               for s in doc.speaking)
+    assert doc.annotations().confirmed_speaking() == list(doc.speaking)  # the annotation
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert _spans(doc.speaking) == [(5, 20)]
     # saved to the EAF's Speaking tier

@@ -56,7 +56,8 @@ def test_validation_scores_come_from_the_engine_with_window_me():
 
     from meldae.data.windows import window_starts
     from meldae.model import MELDAE
-    from meldae.train.measure import PostProcessing, measure, window_labels
+    from meldae.postprocess import PostProcessing
+    from meldae.train.measure import measure, window_labels
     from meldae.train.validate import score_clips
 
     with one_thread():
