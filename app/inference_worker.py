@@ -92,17 +92,20 @@ class InferenceWorker(TrackedThread):
             self.model_missing.emit(str(exc))
             return
         self.model_ready.emit(dict(info))
-        if self._predict(model):
+        if self._predict(model, info):
             boxes = load_face_boxes(self.video_path, int(model.cfg.img_size))
             if boxes is not None and not self.cancel_requested:
                 self.boxes_ready.emit(boxes)
             self.completed.emit()
 
-    def _predict(self, model) -> bool:
+    def _predict(self, model, info: dict) -> bool:
         from meldae.infer import iter_predict
+        from meldae.infer.default_model import validation_stride
         from meldae.video import VideoError
 
-        results = iter_predict(self.video_path, model=model, device=self.device)
+        # the stride the checkpoint was validated with, as meldae infer and evaluate use
+        results = iter_predict(self.video_path, model=model, device=self.device,
+                               stride=validation_stride(info))
         try:
             for result in results:
                 if self.cancel_requested:
