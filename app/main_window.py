@@ -25,6 +25,7 @@ from app.editing.editor import SegmentEditor
 from app.editing.editor_actions import EditingActions
 from app.review.inference_worker import ScoreController
 from app.review.model_choice import ModelChoice, active_checkpoint
+from app.review.proposals import ProposalController
 from app.player.player_widget import PlayerWidget
 from app.review.controller import ReviewController, ReviewParts
 from app.editing.speaking import SpeakingEditor
@@ -89,7 +90,8 @@ class MainWindow(QMainWindow):
         self.review = ReviewController(ReviewParts(
             player=self.player, timeline=self.timeline, attention=self.attention,
             clip_list=self.clip_list, document=self.document, undo_stack=self.undo_stack,
-            editor=self.editor, scores=self.scores, models=self.models, status=self.status,
+            editor=self.editor, scores=self.scores, proposals=self.proposals, models=self.models,
+            status=self.status,
             progress_bar=self.progress_bar, cancel_button=self.cancel_button,
             clip_label=self.clip_label, dialog_parent=self), self)
         self.review.clip_opened.connect(self.clip_opened)
@@ -108,6 +110,7 @@ class MainWindow(QMainWindow):
         self.attention = AttentionPanel(self)
         self.timeline = TimelineWidget(self)
         self.timeline.set_document(self.document)
+        self.proposals = ProposalController(self.timeline, self)
         self.top_splitter = QSplitter(Qt.Orientation.Horizontal)
         self.top_splitter.addWidget(self.player)
         self.top_splitter.addWidget(self.attention)
@@ -171,13 +174,13 @@ class MainWindow(QMainWindow):
         file_menu.addAction(quit_action)
         edit_menu = self.menuBar().addMenu("&Edit")
         self.editing_actions = EditingActions(self.editor, self, lambda: self.player.current_frame,
-                                              lambda: self.timeline.threshold)
+                                              lambda: self.proposals.post.threshold)
         for action in self.editing_actions.actions.values():
             edit_menu.addAction(action)
         edit_menu.addSeparator()
         self.speaking_editor = SpeakingEditor(
             self.document, self.undo_stack, self, lambda: self.player.current_frame,
-            lambda: self.timeline.speak_model_item.segments, self.show_status)
+            lambda: self.proposals.current.speaking, self.show_status)
         for action in self.speaking_editor.actions():
             edit_menu.addAction(action)
         play_menu = self.menuBar().addMenu("&Playback")

@@ -62,18 +62,6 @@ def _same_folder(trained_on: str | None, data_dir: Path) -> bool:
     return bool(trained_on) and Path(trained_on).resolve() == Path(data_dir).resolve()
 
 
-def postprocessing_of(doc: dict[str, Any]):
-    """The checkpoint's post-processing and a sentence saying where it came from."""
-    from meldae.train.measure import PostProcessing
-
-    post = (doc.get("meta") or {}).get("postprocessing")
-    if not post:
-        return PostProcessing(), "defaults (threshold 0.5): the checkpoint stores none"
-    chosen = PostProcessing(float(post["threshold"]), int(post["min_length"]),
-                            int(post["merge_gap"]))
-    return chosen, str(post.get("source", "checkpoint meta"))
-
-
 def build_report(clips, scores, post, source: str, split: str, iou_threshold: float = 0.5,
                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The evaluation report: overall metrics, per-clip metrics and what was used."""
@@ -81,8 +69,7 @@ def build_report(clips, scores, post, source: str, split: str, iou_threshold: fl
 
     report = {
         **(extra or {}), "split": split, "n_clips": len(clips),
-        "postprocessing": {"threshold": post.threshold, "min_length": post.min_length,
-                           "merge_gap": post.merge_gap, "source": source},
+        "postprocessing": post.to_meta(source),
         "iou_threshold": iou_threshold,
         "overall": measure(clips, scores, post, iou_threshold),
         "clips": per_clip(clips, scores, post, iou_threshold),
@@ -95,8 +82,17 @@ def build_report(clips, scores, post, source: str, split: str, iou_threshold: fl
 
 def evaluate_checkpoint(data_dir: Path, checkpoint: Path, split: str = "test",
                         device: str = "auto", stride: int | None = None, batch_size: int = 8,
-                        cache_dir: Path | None = None) -> dict[str, Any]:
+                        cache_dir: Path | None = None,
+                        scores_out: Path | None = None) -> dict[str, Any]:
     """Score every clip of ``split`` with the checkpoint and measure it.
+
+    The clips are scored by the same engine as ``meldae infer`` and the app, with the
+    stride the checkpoint was validated with (else ``T // 2``).
+
+    Args:
+        scores_out: a folder that receives each clip's scores as ``<clip>.npz``
+            (``loc_scores``, ``state_scores``, ``face_found``, ``fps``, ``fps_fraction``;
+            the arrays ``meldae infer`` writes under the same names).
 
     Returns:
         The report (see ``build_report``), with ``checkpoint`` and ``data``.
@@ -106,6 +102,8 @@ def evaluate_checkpoint(data_dir: Path, checkpoint: Path, split: str = "test",
         EvaluationError: nothing to evaluate.
     """
     from meldae.checkpoint import load_checkpoint
+    from meldae.infer.default_model import validation_stride
+    from meldae.postprocess import PostProcessing, postprocessing_source
     from meldae.train.distributed import DistEnv, pick_device
     from meldae.train.run import load_eval_clip
     from meldae.train.validate import score_clips
@@ -115,9 +113,12 @@ def evaluate_checkpoint(data_dir: Path, checkpoint: Path, split: str = "test",
     meta = doc.get("meta") or {}
     infos = clips_of_split(Path(data_dir), split, meta)
     clips = [load_eval_clip(c, model.cfg.img_size, cache_dir) for c in infos]
-    stride = stride or max(1, model.cfg.num_frames // 2)
+    stride = stride or validation_stride(doc) or max(1, model.cfg.num_frames // 2)
     scores = score_clips(model, clips, stride, batch_size)
-    post, source = postprocessing_of(doc)
+    if scores_out is not None:
+        for clip_scores in scores:
+            clip_scores.save_scores(Path(scores_out) / f"{clip_scores.name}.npz")
+    post, source = PostProcessing.from_meta(meta), postprocessing_source(meta)
     iou = float((meta.get("train") or {}).get("iou_threshold", 0.5))
     return build_report(clips, scores, post, source, split, iou,
                         {"checkpoint": str(checkpoint), "data": str(data_dir),

@@ -9,7 +9,9 @@ S                   first press: the speaking interval starts at the playhead;
                     intervals it overlaps or touches
 Shift+S             delete the speaking interval under the playhead
 (Edit menu)         use the model's speaking intervals (the timeline's
-                    "Speaking (model)" band) as the annotation
+                    "Speaking (model)" band) as the annotation: they keep
+                    ``source=PREDICTED`` (the model proposed them, as in the files
+                    ``meldae infer`` writes) and are marked accepted
 ==================  ==============================================================
 
 The interval operations are plain functions in :mod:`meldae.annotations.speaking`.
@@ -17,9 +19,8 @@ The interval operations are plain functions in :mod:`meldae.annotations.speaking
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-import numpy as np
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QUndoStack
 from PySide6.QtWidgets import QWidget
@@ -28,7 +29,7 @@ from app.actions import window_action
 from app.editing.commands import SetSpeakingCommand
 from app.editing.document import AnnotationDocument
 from meldae.annotations import Segment
-from meldae.annotations.speaking import add_interval, intervals_from_runs, remove_at
+from meldae.annotations.speaking import accept_intervals, add_interval, remove_at
 
 
 class SpeakingEditor(QObject):
@@ -39,18 +40,19 @@ class SpeakingEditor(QObject):
         undo_stack: where every change goes.
         window: the window the shortcuts live in (``Qt.WindowShortcut``).
         playhead: returns the current frame.
-        model_runs: returns the model's speaking runs ``(K, 2)`` (the timeline's band).
+        model_speaking: returns the model's proposed speaking intervals (the speaking runs of
+            ``meldae.postprocess.Proposals``, drawn as the timeline's band).
         status: shows a message (the window's status bar).
     """
 
     def __init__(self, document: AnnotationDocument, undo_stack: QUndoStack, window: QWidget,
-                 playhead: Callable[[], int], model_runs: Callable[[], np.ndarray],
+                 playhead: Callable[[], int], model_speaking: Callable[[], Sequence[Segment]],
                  status: Callable[[str, int], None]) -> None:
         super().__init__(window)
         self.document = document
         self.undo_stack = undo_stack
         self.playhead = playhead
-        self.model_runs = model_runs
+        self.model_speaking = model_speaking
         self.status = status
         self.pending: int | None = None     # the in-point waiting for its out-point
         self.mark_action = self._action(window, "Speaking in/out", "S", self.mark,
@@ -90,13 +92,13 @@ class SpeakingEditor(QObject):
         self._apply(remaining, "Delete speaking interval")
 
     def use_model(self) -> None:
-        """Replace the annotated intervals by the model's speaking runs."""
-        runs = self.model_runs()
+        """Replace the annotated intervals by the model's, accepted (see ``accept_intervals``)."""
+        proposed = self.model_speaking()
         if self.document.n_frames == 0:
             self.status("Open a clip first", 5000)
             return
-        self._apply(intervals_from_runs(runs), "Use the model's speaking intervals")
-        self.status(f"{len(runs)} speaking interval(s) from the model", 5000)
+        self._apply(accept_intervals(proposed), "Use the model's speaking intervals")
+        self.status(f"{len(proposed)} speaking interval(s) from the model", 5000)
 
     def _apply(self, intervals: list[Segment], text: str) -> None:
         self.undo_stack.push(SetSpeakingCommand(self.document, intervals, text))

@@ -23,13 +23,13 @@ from app import APP_NAME
 from app.editing.document import AnnotationDocument
 from app.editing.editor import SegmentEditor
 from app.status import StatusSink
-from meldae.annotations import Segment, Source
 
 if TYPE_CHECKING:  # pragma: no cover
     from app.review.attention_panel import AttentionPanel
     from app.project.clip_list import ClipListWidget
     from app.review.inference_worker import ScoreController
     from app.review.model_choice import ModelChoice
+    from app.review.proposals import ProposalController
     from app.player.player_widget import PlayerWidget
     from app.timeline.timeline_widget import TimelineWidget
 
@@ -62,6 +62,7 @@ class ReviewParts:
     undo_stack: QUndoStack
     editor: SegmentEditor
     scores: ScoreController
+    proposals: ProposalController   # the post-processing in force and the model's proposals
     models: ModelChoice
     status: StatusSink
     progress_bar: QProgressBar     # the scoring progress
@@ -108,7 +109,7 @@ class ReviewController(QObject):
         parts.timeline.segment_edit_requested.connect(parts.editor.on_segment_edit_requested)
         parts.timeline.segment_create_requested.connect(parts.editor.on_segment_create_requested)
         parts.timeline.segment_selected.connect(parts.editor.select)
-        parts.timeline.threshold_changed.connect(self._on_timeline_threshold_changed)
+        parts.proposals.threshold_changed.connect(self._on_proposals_threshold_changed)
         parts.editor.selection_changed.connect(parts.timeline.set_selected)
         parts.editor.seek_requested.connect(parts.player.seek)
         parts.editor.status_message.connect(lambda text: parts.status.show(text, 5000))
@@ -217,6 +218,7 @@ class ReviewController(QObject):
     def _on_player_video_opened(self, n_frames: int) -> None:
         parts, clip = self.parts, self.clip
         parts.timeline.set_frame_count(n_frames)
+        parts.proposals.clear()
         self._open_session(clip, n_frames)
         parts.scores.start(clip.video_path, n_frames, parts.player.fps)
         parts.status.show(f"{clip.name}: {n_frames} frames at {float(parts.player.fps):.3f} fps",
@@ -283,7 +285,8 @@ class ReviewController(QObject):
     # ------------------------------------------------------------------ scores
     def _on_scores_updated(self, scores) -> None:
         parts = self.parts
-        parts.timeline.set_scores(scores.loc, scores.state, scores.face_found)
+        parts.timeline.set_scores(scores.loc)
+        parts.proposals.set_scores(scores)
         parts.attention.set_attention(scores.attention, scores.done)
         parts.player.set_face_boxes(scores.boxes)
 
@@ -299,19 +302,15 @@ class ReviewController(QObject):
             self.parts.status.show("Scoring with the model …")
 
     def _on_scores_completed(self, scores) -> None:
-        from meldae.infer import postprocess_settings
-
-        settings = postprocess_settings(scores.info)
-        self.parts.timeline.set_postprocess(settings["threshold"], settings["min_length"],
-                                        settings["merge_gap"], settings["state_threshold"])
+        self.parts.proposals.set_complete_scores(scores)
         self._predictions_timer.stop()
         self.push_predictions()
         self._store_scores_csv(scores)
-        n = len(self.parts.timeline.predicted_segments)
+        n = len(self.parts.proposals.current.segments)
         demo = " (demo model: trained on synthetic faces only)" if (
             (scores.info.get("meta") or {}).get("demo")) else ""
         self.parts.status.show(f"Scores ready{demo}: {n} predicted segment(s) at threshold "
-                               f"{self.parts.timeline.threshold:.2f}", 8000)
+                               f"{self.parts.proposals.post.threshold:.2f}", 8000)
         self.scores_ready.emit()
 
     def _store_scores_csv(self, scores) -> None:
@@ -335,21 +334,17 @@ class ReviewController(QObject):
                                "or pass --checkpoint")
         self.parts.status.error("Model not available", f"{message}\n\n{DEMO_MODEL_HINT}")
 
-    def _on_timeline_threshold_changed(self, _threshold: float) -> None:
+    def _on_proposals_threshold_changed(self, _threshold: float) -> None:
         scores = self.parts.scores.scores
         if scores is not None and scores.complete:
             self._predictions_timer.start()
 
     def push_predictions(self) -> None:
-        """Hand the threshold's segments to the editor for accept/reject review."""
+        """Hand the model's ME proposals to the editor for accept/reject review."""
         scores = self.parts.scores.scores
         if scores is None or not scores.complete:
             return
-        segments = []
-        for onset, offset in self.parts.timeline.predicted_segments:
-            span = np.nan_to_num(scores.loc[onset:offset + 1], nan=0.0)
-            segments.append(Segment(int(onset), int(offset), apex=int(onset + span.argmax()),
-                                    source=Source.PREDICTED, score=float(span.max())))
+        segments = list(self.parts.proposals.current.segments)
         # Model proposals are not the annotator's edits: a clean document stays clean.
         was_clean = not self.parts.document.is_modified
         self.parts.editor.set_predictions(segments)

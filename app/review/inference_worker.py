@@ -1,8 +1,10 @@
 """Live model scores: a worker thread around ``meldae.infer.iter_predict`` and its controller.
 
 The worker imports torch only when it runs, so the window opens fast. The controller
-serves cached scores at once, otherwise runs the worker, fills a :class:`ClipScores` window
-by window, throttles redraw notifications, and stores complete results in the cache.
+serves cached scores at once, otherwise runs the worker, fills a ``meldae.scores.ClipScores``
+window by window (``ClipScores.add`` of the engine's results: the scoring path of validation,
+``meldae evaluate`` and ``meldae infer`` too), throttles redraw notifications, and stores
+complete results in the cache.
 The GUI thread never waits on the model (``shutdown`` at exit cancels first, then waits).
 """
 
@@ -15,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from meldae.project.score_cache import ClipScores, ScoreCache, score_key
+from meldae.project.score_cache import ScoreCache, score_key
+from meldae.scores import ClipScores
 from app.workers import TrackedThread, retire
 
 log = logging.getLogger(__name__)
@@ -96,17 +99,20 @@ class InferenceWorker(TrackedThread):
             self.model_missing.emit(str(exc))
             return
         self.model_ready.emit(dict(info))
-        if self._predict(model):
+        if self._predict(model, info):
             boxes = load_face_boxes(self.video_path, int(model.cfg.img_size))
             if boxes is not None and not self.cancel_requested:
                 self.boxes_ready.emit(boxes)
             self.completed.emit()
 
-    def _predict(self, model) -> bool:
+    def _predict(self, model, info: dict) -> bool:
         from meldae.infer import iter_predict
+        from meldae.infer.default_model import validation_stride
         from meldae.video import VideoError
 
-        results = iter_predict(self.video_path, model=model, device=self.device)
+        # the stride the checkpoint was validated with, as meldae infer and evaluate use
+        results = iter_predict(self.video_path, model=model, device=self.device,
+                               stride=validation_stride(info))
         try:
             for result in results:
                 if self.cancel_requested:

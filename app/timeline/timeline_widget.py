@@ -2,13 +2,17 @@
 
 Lanes on the y axis (x is the frame; frame ``i`` spans ``[i, i + 1)``):
 
-- ``[0, 1]``: the localisation score S_loc, the draggable threshold, and the segments the
-  threshold gives (shaded);
+- ``[0, 1]``: the localisation score S_loc, the draggable threshold, and the model's ME
+  proposals (shaded);
 - ``ME``: the annotator's segments from the :class:`app.editing.document.AnnotationDocument`
   (editable: drag edges or bodies, Shift+drag or double-click on empty space to create);
 - ``Speaking (model)`` and ``Speaking (annot.)``: the speaking bands.
 
-The widget owns no annotation data: it renders the document and emits intents.
+The widget owns no data: it renders the document, the scores and the
+:class:`meldae.postprocess.Proposals` it is given (made by ``PostProcessing.propose``, see
+:class:`app.review.proposals.ProposalController`), and emits intents. Dragging the threshold
+line asks for a new threshold; the proposals made with it come back through
+``set_proposals``.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from app.timeline.items import (
     EditableLaneItem, LaneStyle, SegmentLaneItem, TimelineViewBox,
 )
 from meldae.annotations import ReviewState, Segment, Source
+from meldae.postprocess import Proposals
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +40,6 @@ SPEAK_MODEL_LANE = (-0.50, 0.10)
 SPEAK_ANNOT_LANE = (-0.64, 0.10)
 Y_RANGE = (-0.68, 1.04)
 MIN_VISIBLE_FRAMES = 10
-SPEAKING_THRESHOLD = 0.5   # until the checkpoint says otherwise (chosen on validation)
 
 ME_STYLES = [
     LaneStyle(QColor(70, 140, 235, 200), QColor(150, 195, 255)),    # manual
@@ -55,19 +59,12 @@ def segment_style(seg: Segment) -> int:
             ReviewState.REJECTED: 3}[seg.review]
 
 
-def runs_of(mask: np.ndarray) -> np.ndarray:
-    """Inclusive ``(K, 2)`` runs of True in a boolean mask."""
-    padded = np.concatenate([[False], np.asarray(mask, bool), [False]])
-    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
-    return np.stack([edges[0::2], edges[1::2] - 1], axis=1).astype(np.int64)
-
-
 class TimelineWidget(QWidget):
     """Scores, segments and the playhead of one clip, on a zoomable frame axis.
 
     Signals:
         seek_requested(int): the user clicked or dragged to a frame.
-        threshold_changed(float): the threshold moved (predicted segments re-derived).
+        threshold_requested(float): the user dragged the threshold line to this score.
         segment_edit_requested(int, int, int, bool): segment id, onset, offset, finished.
         segment_create_requested(int, int): onset, offset of a new segment.
         segment_selected(int): the user clicked a segment (its id; -1: none). The highlight
@@ -75,7 +72,7 @@ class TimelineWidget(QWidget):
     """
 
     seek_requested = Signal(int)
-    threshold_changed = Signal(float)
+    threshold_requested = Signal(float)
     segment_edit_requested = Signal(int, int, int, bool)
     segment_create_requested = Signal(int, int)
     segment_selected = Signal(int)
@@ -84,13 +81,8 @@ class TimelineWidget(QWidget):
         super().__init__(parent)
         self._n_frames = 0
         self._loc = np.zeros(0, np.float32)
-        self._state = np.zeros(0, np.float32)
-        self._valid = np.zeros(0, bool)
-        self._threshold = 0.5
         self._scale = 1.0              # the score shown at the top of the S_loc area
-        self._min_length, self._merge_gap = 1, 0
-        self._state_threshold = SPEAKING_THRESHOLD
-        self._predicted = np.zeros((0, 2), np.int64)
+        self._proposals = Proposals()  # what it was given to draw
         self._document = None
         self._playhead_frame = 0
         self._build_plot()
@@ -130,7 +122,7 @@ class TimelineWidget(QWidget):
         self.speak_model_item = SegmentLaneItem(*SPEAK_MODEL_LANE, SPEAK_STYLE)
         self.speak_annot_item = SegmentLaneItem(*SPEAK_ANNOT_LANE, SPEAK_STYLE)
         self.threshold_line = pg.InfiniteLine(
-            pos=self._threshold, angle=0, movable=True, bounds=(0.0, 1.0),
+            pos=self.threshold, angle=0, movable=True, bounds=(0.0, 1.0),
             pen=pg.mkPen(QColor(255, 120, 90), width=1.5, style=Qt.PenStyle.DashLine),
             hoverPen=pg.mkPen(QColor(255, 160, 130), width=3),
             label="threshold 0.50",
@@ -182,7 +174,7 @@ class TimelineWidget(QWidget):
         scale = 1.0
         finite = self._loc[np.isfinite(self._loc)]
         if fit and len(finite):
-            top = max(float(finite.max()), self._threshold) * 1.1
+            top = max(float(finite.max()), self.threshold) * 1.1
             scale = min(1.0, math.ceil(top * 20) / 20)     # rounded up to 0.05
         self._scale = max(scale, 1e-6)
         self.fit_button.blockSignals(True)
@@ -194,9 +186,9 @@ class TimelineWidget(QWidget):
 
     def _place_threshold_line(self) -> None:
         self.threshold_line.blockSignals(True)
-        self.threshold_line.setValue(min(1.0, self._threshold / self._scale))
+        self.threshold_line.setValue(min(1.0, self.threshold / self._scale))
         self.threshold_line.blockSignals(False)
-        self.threshold_line.label.setFormat(f"threshold {self._threshold:.3g}")
+        self.threshold_line.label.setFormat(f"threshold {self.threshold:.3g}")
 
     def _draw_curve(self) -> None:
         scored = np.flatnonzero(np.isfinite(self._loc))
@@ -212,89 +204,47 @@ class TimelineWidget(QWidget):
 
     @property
     def threshold(self) -> float:
-        """The score threshold."""
-        return self._threshold
+        """The S_loc threshold of the proposals drawn."""
+        return self._proposals.post.threshold
 
     @property
-    def predicted_segments(self) -> np.ndarray:
-        """``(K, 2)`` inclusive segments above the threshold in the scores so far."""
-        return self._predicted.copy()
+    def proposals(self) -> Proposals:
+        """The proposals drawn (as given to :meth:`set_proposals`)."""
+        return self._proposals
 
     def set_frame_count(self, n_frames: int) -> None:
         """Start a new clip of ``n_frames`` frames: clears the scores, shows everything."""
         self._n_frames = max(0, int(n_frames))
         self._loc = np.full(self._n_frames, np.nan, np.float32)
-        self._state = np.full(self._n_frames, np.nan, np.float32)
-        self._valid = np.zeros(self._n_frames, bool)
         self.set_fit_scores(self.fit_button.isChecked())
         extent = max(1, self._n_frames)
         for item in (self.predicted_item, self.me_item, self.speak_model_item,
                      self.speak_annot_item):
             item.set_extent(extent)
-        self._predicted = np.zeros((0, 2), np.int64)
-        self.predicted_item.set_segments([], [])
-        self.speak_model_item.set_segments([], [])
+        self.set_proposals(Proposals(post=self._proposals.post))
         self.view_box.setLimits(xMin=0, xMax=extent,
                                 minXRange=min(MIN_VISIBLE_FRAMES, extent), maxXRange=extent)
         self.view_box.setXRange(0, extent, padding=0)
         self.set_playhead(0)
 
-    def set_postprocess(self, threshold: float, min_length: int = 1, merge_gap: int = 0,
-                        state_threshold: float = SPEAKING_THRESHOLD) -> None:
-        """Post-processing from the checkpoint (threshold line moves, segments and the
-        model's speaking band re-derived)."""
-        self._min_length, self._merge_gap = int(min_length), int(merge_gap)
-        self._state_threshold = float(state_threshold)
-        self._draw_speaking()
-        self.set_threshold(threshold)
-
-    def set_threshold(self, threshold: float) -> None:
-        """Set the score threshold (emits ``threshold_changed``)."""
-        self._threshold = min(1.0, max(0.0, float(threshold)))
-        if self.fit_button.isChecked() or self._threshold > self._scale:
-            self.set_fit_scores(self.fit_button.isChecked())
-        self._place_threshold_line()
-        self._derive_predictions()
-        self.threshold_changed.emit(self._threshold)
-
-    def set_scores(self, loc: np.ndarray, state: np.ndarray, valid: np.ndarray) -> None:
-        """Per-frame scores of the clip; NaN marks frames not scored yet.
-
-        Args:
-            loc: ``(n,)`` S_loc in [0, 1].
-            state: ``(n,)`` speaking probability.
-            valid: ``(n,)`` bool, True where a face was found (segments never cross False).
-        """
+    def set_scores(self, loc: np.ndarray) -> None:
+        """Per-frame S_loc of the clip, ``(n,)`` in [0, 1]; NaN marks frames not scored yet."""
         self._loc = np.asarray(loc, np.float32)
-        self._state = np.asarray(state, np.float32)
-        self._valid = np.asarray(valid, bool)
         if self.fit_button.isChecked():
             self.set_fit_scores(True)   # redraws the curve
         else:
             self._draw_curve()
-        self._draw_speaking()
-        self._derive_predictions()
 
-    def _draw_speaking(self) -> None:
-        speaking = np.nan_to_num(self._state, nan=0.0) >= self._state_threshold
-        runs = runs_of(speaking)
-        self.speak_model_item.set_segments(runs[:, 0], runs[:, 1])
-
-    def _derive_predictions(self) -> None:
-        from meldae.metrics import segments_from_scores
-
-        scores = np.nan_to_num(self._loc, nan=0.0)
-        found = segments_from_scores(scores, threshold=self._threshold,
-                                     min_length=self._min_length, merge_gap=self._merge_gap,
-                                     valid=self._valid & np.isfinite(self._loc))
-        self._predicted = np.asarray([(int(a), int(b)) for a, b in found],
-                                     np.int64).reshape(-1, 2)
-        self.predicted_item.set_segments(self._predicted[:, 0], self._predicted[:, 1])
-
-    def predicted_with_scores(self) -> list[tuple[int, int, float]]:
-        """The threshold's segments with their peak score: ``[(onset, offset, score)]``."""
-        return [(int(a), int(b), float(np.nanmax(self._loc[a:b + 1])))
-                for a, b in self._predicted]
+    def set_proposals(self, proposals: Proposals) -> None:
+        """Draw the model's proposals: ME segments, the speaking band, and the threshold
+        line at the threshold that made them."""
+        self._proposals = proposals
+        spans, speaking = proposals.spans(), proposals.speaking_spans()
+        self.predicted_item.set_segments(spans[:, 0], spans[:, 1])
+        self.speak_model_item.set_segments(speaking[:, 0], speaking[:, 1])
+        if self.fit_button.isChecked() or self.threshold > self._scale:
+            self.set_fit_scores(self.fit_button.isChecked())
+        self._place_threshold_line()
 
     # ------------------------------------------------------------------ document
     def set_document(self, document) -> None:
@@ -387,10 +337,9 @@ class TimelineWidget(QWidget):
             self.seek_requested.emit(self._frame_at(self.playhead.value()))
 
     def _on_threshold_line_moved(self) -> None:
-        self._threshold = float(self.threshold_line.value()) * self._scale
-        self.threshold_line.label.setFormat(f"threshold {self._threshold:.3g}")
-        self._derive_predictions()
-        self.threshold_changed.emit(self._threshold)
+        threshold = float(self.threshold_line.value()) * self._scale
+        self.threshold_line.label.setFormat(f"threshold {threshold:.3g}")
+        self.threshold_requested.emit(threshold)
 
     def _on_me_selected(self, segment_id: int) -> None:
         self.segment_selected.emit(segment_id)

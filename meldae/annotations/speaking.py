@@ -7,10 +7,9 @@ need no Qt, so scripts and the command line can use them too.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
-import numpy as np
-
-from meldae.annotations.model import Segment, Source
+from meldae.annotations.model import ReviewState, Segment, Source
 
 
 def add_interval(intervals: Sequence[Segment], onset: int, offset: int) -> list[Segment]:
@@ -32,6 +31,12 @@ def remove_at(intervals: Sequence[Segment], frame: int) -> list[Segment]:
     return [seg for seg in intervals if not seg.onset <= frame <= seg.offset]
 
 
-def intervals_from_runs(runs: np.ndarray) -> list[Segment]:
-    """``(K, 2)`` inclusive runs (e.g. the model's speaking band) as manual intervals."""
-    return [Segment(int(a), int(b), source=Source.MANUAL) for a, b in np.asarray(runs).reshape(-1, 2)]
+def accept_intervals(proposed: Sequence[Segment]) -> list[Segment]:
+    """The model's proposed speaking intervals, accepted by the annotator.
+
+    They keep ``source=PREDICTED`` and their score and become ``ACCEPTED``: confirmed
+    speaking (the EAF's ``Speaking`` tier, training's speaking mask), still known to come
+    from the model.
+    """
+    return [replace(seg, source=Source.PREDICTED, review=ReviewState.ACCEPTED)
+            for seg in sorted(proposed, key=lambda s: s.onset)]

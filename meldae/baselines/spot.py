@@ -26,9 +26,10 @@ def feature_cache(clips, method: str, settings: LBPSettings) -> dict[str, Any]:
 
 def scores_for(clips, features: dict[str, Any], interval: int):
     """The baseline's ``ClipScores`` of every clip for comparison interval ``interval``."""
-    from meldae.train.validate import ClipScores
+    from meldae.scores import ClipScores
 
-    return [ClipScores(clip.name, mdmd_scores(features[clip.name], interval, clip.face_found))
+    return [ClipScores.from_arrays(mdmd_scores(features[clip.name], interval, clip.face_found),
+                                   face_found=clip.face_found, fps=clip.fps or 0, name=clip.name)
             for clip in clips]
 
 

@@ -139,7 +139,7 @@ def _score_one(video: Path, args: argparse.Namespace, model: object, info: dict)
     faces = int(pred.face_found.sum())
     note = "" if faces else " (no face found: all scores 0)"
     return (f"{video}: {pred.n_frames} frames, face in {faces}, {len(pred.segments)} segments "
-            f"at threshold {pred.threshold:g}{note} -> {npz_path}, {eaf_path}")
+            f"at threshold {pred.post.threshold:g}{note} -> {npz_path}, {eaf_path}")
 
 
 def run_infer(args: argparse.Namespace) -> int:

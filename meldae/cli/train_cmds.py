@@ -168,7 +168,10 @@ def _add_evaluate(subparsers) -> None:
                    help="which clips to evaluate (default: test)")
     p.add_argument("--json", type=Path, default=None, dest="json_out", help="write the report")
     p.add_argument("--device", default="auto")
-    p.add_argument("--stride", type=int, default=None, help="window stride (default T // 2)")
+    p.add_argument("--stride", type=int, default=None,
+                   help="window stride (default: the validated one, else T // 2)")
+    p.add_argument("--scores-out", type=Path, default=None, metavar="DIR",
+                   help="write each clip's scores as DIR/<clip>.npz (loc_scores, state_scores)")
     p.set_defaults(func=cmd_evaluate)
 
 
@@ -192,7 +195,8 @@ def cmd_evaluate(args) -> int:
     from meldae.evaluate import evaluate_checkpoint
 
     return _report(lambda: evaluate_checkpoint(args.data, args.checkpoint, split=args.split,
-                                               device=args.device, stride=args.stride),
+                                               device=args.device, stride=args.stride,
+                                               scores_out=args.scores_out),
                    args.json_out)
 
 

@@ -79,34 +79,6 @@ def load_default_model(device: Any = "auto") -> tuple[MELDAE, dict]:
     return model, info
 
 
-def postprocess_settings(info: dict | None) -> dict[str, float | int]:
-    """Threshold, minimum length and merge gap from a checkpoint's meta, else defaults.
-
-    The trainer stores what it chose on the validation split in ``meta``: at its top level
-    (``threshold``, ``min_length``, ``merge_gap``) and under ``meta["postprocessing"]``,
-    which wins.
-
-    Returns:
-        ``{"threshold": float, "min_length": int, "merge_gap": int,
-        "state_threshold": float}`` (the speaking-state threshold: 0.5 unless the trainer
-        chose one on validation).
-    """
-    settings: dict[str, float | int] = dict(DEFAULT_POSTPROCESS)
-    meta = (info or {}).get("meta") or {}
-    for source in (meta, meta.get("postprocessing") or {}):
-        if not isinstance(source, dict):
-            continue
-        for key, cast in (("threshold", float), ("min_length", int), ("merge_gap", int),
-                          ("state_threshold", float)):
-            if source.get(key) is not None:
-                settings[key] = cast(source[key])
-    return settings
-
-
-DEFAULT_POSTPROCESS: dict[str, float | int] = {"threshold": 0.5, "min_length": 1, "merge_gap": 0,
-                                               "state_threshold": 0.5}
-
-
 def validation_stride(info: dict | None) -> int | None:
     """The window stride the trainer validated with (``meta["train"]["val_stride"]``), if any.
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,6 +49,11 @@ class WindowResult:
     state_scores: np.ndarray   # (stop-start,) float32 in [0,1]; 0 where no face
     face_found: np.ndarray     # (stop-start,) bool
     attention: np.ndarray      # (stop-start, G, G) float32: mean over queries; 0 where no face
+    # The windows the model ran since the previous result (Acc_ME in validation):
+    windows: np.ndarray = field(       # (W, 2) int64 [start, stop) of each window's real frames
+        default_factory=lambda: np.zeros((0, 2), np.int64))
+    window_me: np.ndarray = field(     # (W,) float32 clip-level ME probability of each window
+        default_factory=lambda: np.zeros(0, np.float32))
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,7 @@ class _Engine:
         self.blender = StreamBlender(window_weights(plan.num_frames), plan.grid, plan.capacity)
         self.next_start = 0          # the next regular window not yet scheduled
         self.ready: list[int] = []   # scheduled window starts, not yet run
+        self.ran: list[tuple[int, int, float]] = []   # (start, stop, ME prob) not yet reported
 
     def push(self, frame_idx: int, crop: np.ndarray, face_found: bool) -> tuple[int, int] | None:
         """Add one frame; returns the newly final span ``(start, stop)`` after a batch ran."""
@@ -133,16 +139,23 @@ class _Engine:
 
     def _run(self, starts: list[int]) -> None:
         t, n = self.plan.num_frames, self.ring.end
-        loc, state, att = self.runner.run(self.ring, starts)   # (B, T), (B, T), (B, T, G, G)
+        loc, state, att, me = self.runner.run(self.ring, starts)   # (B,T), (B,T), (B,T,G,G), (B,)
         for i, st in enumerate(starts):
             valid = min(t, n - st)   # a padded window contributes only its real frames
             self.blender.add(st, loc[i, :valid], state[i, :valid], att[i, :valid])
+            self.ran.append((st, st + valid, float(me[i])))
 
     def _finalise(self, stop: int) -> tuple[int, int] | None:
         start = self.blender.base
         if stop <= start:
             return None
         return start, stop
+
+    def take_windows(self) -> tuple[np.ndarray, np.ndarray]:
+        """The windows run since the last call: ``(W, 2)`` spans and ``(W,)`` ME probabilities."""
+        ran, self.ran = self.ran, []
+        spans = np.asarray([(a, b) for a, b, _ in ran], np.int64).reshape(-1, 2)
+        return spans, np.asarray([p for _, _, p in ran], np.float32)
 
     def take(self, start: int, stop: int) -> tuple[np.ndarray, ...]:
         """Blended outputs of ``[start, stop)`` with no-face frames zeroed; frees them."""
@@ -266,5 +279,7 @@ def _make_plan(model: MELDAE, device: object, stride: int | None,
 
 def _result(engine: _Engine, span: tuple[int, int], total: int, fps: Fraction) -> WindowResult:
     loc, state, faces, att = engine.take(*span)
+    windows, window_me = engine.take_windows()
     return WindowResult(start=span[0], stop=span[1], total_frames=total, fps=fps,
-                        loc_scores=loc, state_scores=state, face_found=faces, attention=att)
+                        loc_scores=loc, state_scores=state, face_found=faces, attention=att,
+                        windows=windows, window_me=window_me)

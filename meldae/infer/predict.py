@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from fractions import Fraction
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from meldae.atomic import atomic_savez  # noqa: F401 - re-exported for callers
-from meldae.infer.default_model import (
-    DEFAULT_POSTPROCESS,
-    load_default_model,
-    postprocess_settings,
-    validation_stride,
-)
+from meldae.atomic import atomic_savez
+from meldae.infer.default_model import load_default_model, validation_stride
 from meldae.infer.engine import iter_predict
+from meldae.postprocess import PostProcessing, Proposals
+from meldae.scores import ClipScores
 
 if TYPE_CHECKING:  # pragma: no cover
     from meldae.annotations import ClipAnnotations
@@ -26,39 +24,63 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class VideoPrediction:
-    """Per-frame scores of a whole video and the segments found in them."""
+    """A whole video's scores and the post-processing that turns them into proposals."""
 
-    loc_scores: np.ndarray     # (n,) float32 in [0,1]; 0 where no face
-    state_scores: np.ndarray   # (n,) float32 in [0,1]; 0 where no face
-    face_found: np.ndarray     # (n,) bool
-    attention: np.ndarray      # (n, G, G) float32
-    segments: np.ndarray       # (K, 2) int64, inclusive onset/offset
-    fps: Fraction
-    threshold: float
-    min_length: int = 1
-    merge_gap: int = 0
-    state_threshold: float = 0.5   # speaking where state_scores >= this (chosen on validation)
+    scores: ClipScores        # complete, no NaN
+    post: PostProcessing
+
+    @cached_property
+    def proposals(self) -> Proposals:
+        """``post.propose(scores)``: ME segments and speaking runs."""
+        return self.post.propose(self.scores)
+
+    @property
+    def segments(self) -> np.ndarray:
+        """``(K, 2)`` int64 inclusive onsets/offsets of the proposed ME segments."""
+        return self.proposals.spans()
+
+    @property
+    def loc_scores(self) -> np.ndarray:
+        """``(n,)`` float32 S_loc in [0, 1]; 0 where no face."""
+        return self.scores.loc
+
+    @property
+    def state_scores(self) -> np.ndarray:
+        """``(n,)`` float32 speaking probability; 0 where no face."""
+        return self.scores.state
+
+    @property
+    def face_found(self) -> np.ndarray:
+        """``(n,)`` bool."""
+        return self.scores.face_found
+
+    @property
+    def attention(self) -> np.ndarray:
+        """``(n, G, G)`` attention (float16 as collected; float32 once loaded back)."""
+        return self.scores.attention
+
+    @property
+    def fps(self) -> Fraction:
+        """The video's frame rate."""
+        return self.scores.fps
 
     @property
     def n_frames(self) -> int:
         """Number of frames scored."""
-        return int(len(self.loc_scores))
+        return self.scores.n_frames
 
 
-def find_segments(scores: np.ndarray, valid: np.ndarray, threshold: float, min_length: int,
-                  merge_gap: int) -> np.ndarray:
-    """Segments of ``scores`` above ``threshold``, never crossing a frame without a face.
-
-    Returns:
-        ``(K, 2)`` int64 inclusive onsets/offsets.
-    """
-    from meldae.metrics import segments_from_scores
-
-    found = segments_from_scores(scores, threshold=threshold, min_length=min_length,
-                                 merge_gap=merge_gap, valid=valid)
-    return np.asarray([(int(a), int(b)) for a, b in found], dtype=np.int64).reshape(-1, 2)
+def checkpoint_postprocessing(checkpoint_info: dict | None, threshold: float | None = None,
+                              min_length: int | None = None,
+                              merge_gap: int | None = None) -> PostProcessing:
+    """The checkpoint's post-processing (``PostProcessing.from_meta``), flags overriding it."""
+    post = PostProcessing.from_meta((checkpoint_info or {}).get("meta"))
+    flags = {"threshold": threshold, "min_length": min_length, "merge_gap": merge_gap}
+    return replace(post, **{k: type(getattr(post, k))(v) for k, v in flags.items()
+                            if v is not None})
 
 
 def predict_video(video_path: str | Path, model: MELDAE | None = None, device: str = "auto",
@@ -69,8 +91,8 @@ def predict_video(video_path: str | Path, model: MELDAE | None = None, device: s
                   progress: Callable[[int, int], None] | None = None) -> VideoPrediction:
     """Score a whole video and find its micro-expression segments.
 
-    Memory: the per-frame results of the whole video (``n * (G*G + 3) * 4`` bytes, about
-    400 bytes a frame for G = 10); the decoding and the model run in bounded memory.
+    Memory: the per-frame results of the whole video (about ``n * (2*G*G + 9)`` bytes, 200
+    bytes a frame for G = 10); the decoding and the model run in bounded memory.
 
     Args:
         video_path: the video file.
@@ -81,7 +103,7 @@ def predict_video(video_path: str | Path, model: MELDAE | None = None, device: s
         face_settings: ``meldae.faces.FaceSettings`` (default: crops at the model's size).
         cache_dir: the face-crop cache (default ``meldae.paths.cache_dir()``).
         checkpoint_info: the checkpoint's JSON dict; its meta gives the post-processing
-            chosen on validation (threshold, min_length, merge_gap).
+            chosen on validation (``PostProcessing.from_meta``).
         threshold, min_length, merge_gap: override the meta's (or the default) values
             (the speaking-state threshold always comes from the meta, else 0.5).
         batch_size: windows per forward pass.
@@ -92,50 +114,14 @@ def predict_video(video_path: str | Path, model: MELDAE | None = None, device: s
     """
     if model is None:
         model, checkpoint_info = load_default_model(device)
-    post = postprocess_settings(checkpoint_info)
-    for key, value in (("threshold", threshold), ("min_length", min_length),
-                       ("merge_gap", merge_gap)):
-        if value is not None:
-            post[key] = value
+    post = checkpoint_postprocessing(checkpoint_info, threshold, min_length, merge_gap)
     if stride is None:
         stride = validation_stride(checkpoint_info)
-    parts: list = []
-    fps = Fraction(0)
-    for result in iter_predict(video_path, model, device, stride, face_settings, cache_dir,
-                               batch_size=batch_size):
-        parts.append(result)
-        fps = result.fps
-        if progress is not None:
-            progress(result.stop, result.total_frames)
-    loc = np.concatenate([p.loc_scores for p in parts])
-    state = np.concatenate([p.state_scores for p in parts])
-    faces = np.concatenate([p.face_found for p in parts])
-    attention = np.concatenate([p.attention for p in parts])
-    segments = find_segments(loc, faces, float(post["threshold"]), int(post["min_length"]),
-                             int(post["merge_gap"]))
-    return VideoPrediction(loc, state, faces, attention, segments, fps,
-                           float(post["threshold"]), int(post["min_length"]),
-                           int(post["merge_gap"]), float(post["state_threshold"]))
-
-
-
-def predicted_annotations(pred: VideoPrediction) -> ClipAnnotations:
-    """The prediction as an annotation document: ME segments and speaking intervals.
-
-    ME segments carry their apex (the frame of highest score) and their mean score;
-    speaking intervals are the runs where the state score reaches ``state_threshold``.
-    """
-    from meldae.annotations import ClipAnnotations, Segment, Source
-
-    me = []
-    for onset, offset in pred.segments.tolist():
-        scores = pred.loc_scores[onset:offset + 1]
-        me.append(Segment(onset, offset, apex=onset + int(np.argmax(scores)),
-                          source=Source.PREDICTED, score=float(scores.mean())))
-    speaking = [Segment(a, b, source=Source.PREDICTED, score=float(pred.state_scores[a:b + 1].mean()))
-                for a, b in find_segments(pred.state_scores, pred.face_found,
-                                          pred.state_threshold, 1, 0).tolist()]
-    return ClipAnnotations(segments=me, speaking=speaking)
+    results = iter_predict(video_path, model, device, stride, face_settings, cache_dir,
+                           batch_size=batch_size)
+    scores = ClipScores.collect(results, Path(video_path).stem, progress)
+    scores.info = dict(checkpoint_info or {})
+    return VideoPrediction(scores, post)
 
 
 def _manual_document(eaf_path: Path, fps: Fraction) -> ClipAnnotations:
@@ -181,35 +167,33 @@ def save_prediction(pred: VideoPrediction, out_dir: str | Path, name: str,
     out.mkdir(parents=True, exist_ok=True)
     npz_path, eaf_path = out / f"{name}.npz", out / f"{name}.eaf"
     csv_path = out / f"{name}.scores.csv"
-    atomic_savez(
-        npz_path, loc_scores=pred.loc_scores.astype(np.float32),
-        state_scores=pred.state_scores.astype(np.float32),
-        face_found=pred.face_found.astype(bool), segments=pred.segments.astype(np.int64),
-        fps=np.float64(pred.fps),
-        fps_fraction=np.array([pred.fps.numerator, pred.fps.denominator], dtype=np.int64),
-        attention=pred.attention.astype(np.float32), threshold=np.float64(pred.threshold),
-        min_length=np.int64(pred.min_length), merge_gap=np.int64(pred.merge_gap),
-        state_threshold=np.float64(pred.state_threshold))
+    post = {k: np.asarray(v) for k, v in pred.post.to_meta().items()}
+    atomic_savez(npz_path, **pred.scores.score_arrays(), segments=pred.segments,
+                 attention=np.asarray(pred.attention, np.float32), **post)
     save_scores_csv(csv_path, pred.loc_scores, pred.state_scores, pred.fps)
     doc = _manual_document(eaf_path, pred.fps)
     save_eaf(doc, eaf_path, pred.fps, media_path=Path(media_path) if media_path else None,
-             predicted=predicted_annotations(pred), scores_csv=csv_path)
+             predicted=pred.proposals.to_annotations(), scores_csv=csv_path)
     return npz_path, eaf_path
 
 
 def load_prediction(npz_path: str | Path) -> VideoPrediction:
-    """Read back a ``.npz`` written by ``save_prediction``."""
+    """Read back a ``.npz`` written by ``save_prediction``.
+
+    The proposals are derived again from the scores and the stored post-processing (the
+    same ``propose`` made the stored ``segments``); files without ``state_threshold``
+    (written before it existed) read it as 0.5.
+    """
     with np.load(Path(npz_path)) as data:
         num, den = (int(v) for v in data["fps_fraction"])
-        return VideoPrediction(
-            loc_scores=data["loc_scores"], state_scores=data["state_scores"],
-            face_found=data["face_found"], attention=data["attention"],
-            segments=data["segments"].reshape(-1, 2), fps=Fraction(num, den),
-            threshold=float(data["threshold"]), min_length=int(data["min_length"]),
-            merge_gap=int(data["merge_gap"]),
-            state_threshold=float(data["state_threshold"]) if "state_threshold" in data
-            else 0.5)
+        scores = ClipScores.from_arrays(data["loc_scores"], data["state_scores"],
+                                        data["face_found"], Fraction(num, den),
+                                        Path(npz_path).stem)
+        scores.attention = data["attention"]
+        post = PostProcessing.from_meta({f.name: data[f.name].item()
+                                         for f in fields(PostProcessing) if f.name in data})
+    return VideoPrediction(scores, post)
 
 
 __all__ = ["VideoPrediction", "predict_video", "save_prediction", "load_prediction",
-           "predicted_annotations", "find_segments", "DEFAULT_POSTPROCESS"]
+           "checkpoint_postprocessing"]

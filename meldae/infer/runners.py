@@ -19,11 +19,12 @@ import numpy as np
 from meldae.infer.buffer import CropRing
 from meldae.infer.device import autocast_context
 
-Outputs = tuple[np.ndarray, np.ndarray, np.ndarray]
+Outputs = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def _to_numpy(out: Any, grid: int) -> Outputs:
-    """Model outputs -> loc, state ``(B, T)`` probabilities and attention ``(B, T, G, G)``."""
+    """Model outputs -> loc, state ``(B, T)`` probabilities, attention ``(B, T, G, G)`` and
+    the clip-level ME probability ``(B,)`` (NaN for a model without an ME head)."""
     import torch
 
     loc = torch.sigmoid(out.loc_logits.float())                       # (B, T)
@@ -32,8 +33,13 @@ def _to_numpy(out: Any, grid: int) -> Outputs:
         att = out.attention.float().mean(dim=1)                       # (B, T, G, G)
     else:
         att = loc.new_zeros((*loc.shape, grid, grid))                 # (B, T, G, G)
+    me_logit = getattr(out, "me_logit", None)
+    if me_logit is not None:
+        me = torch.sigmoid(me_logit.float())                          # (B,)
+    else:
+        me = loc.new_full(loc.shape[:1], float("nan"))                # (B,)
     return (loc.cpu().double().numpy(), state.cpu().double().numpy(),
-            att.cpu().double().numpy())
+            att.cpu().double().numpy(), me.cpu().double().numpy())
 
 
 def _window_index(starts: list[int], length: int, n: int) -> np.ndarray:

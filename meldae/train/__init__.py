@@ -25,7 +25,7 @@ _LAZY = {
     "prepare_folder": "meldae.train.run",
     "TrainingError": "meldae.train.run",
     "EvalClip": "meldae.train.validate",
-    "ClipScores": "meldae.train.validate",
+    "ClipScores": "meldae.scores",
     "score_clips": "meldae.train.validate",
 }
 

@@ -23,7 +23,7 @@ import torch
 from meldae.train import distributed as D
 from meldae.train.config import TrainConfig, configs_to_json
 from meldae.train.data_loading import EpochLoader
-from meldae.train.measure import select_postprocessing
+from meldae.train.measure import fixed_postprocessing, select_postprocessing
 from meldae.train.optim import batch_losses, build_optimizer, build_scheduler, seed_step, to_device
 from meldae.train.progress import ProgressReporter
 from meldae.train.state import Position, has_train_state, load_train_state, save_train_state
@@ -107,8 +107,7 @@ class Trainer:
         self.scheduler = build_scheduler(self.optimizer, train_cfg, self.steps_per_epoch)
         self.ddp_model = self._wrap(self.model)
         self.position = Position()
-        self.postprocessing = {"threshold": train_cfg.threshold, "min_length": train_cfg.min_length,
-                               "merge_gap": train_cfg.merge_gap, "source": "train config"}
+        self.postprocessing = fixed_postprocessing(train_cfg).to_meta("train config")
         self._stop = _StopFlag()
         self.timings: list[tuple[float, float]] = []   # per step: (data wait s, step s)
 
@@ -130,7 +129,6 @@ class Trainer:
     def _checkpoint_meta(self, epoch: int, val: dict[str, Any]) -> dict[str, Any]:
         return {**self.meta, "epoch": epoch, "global_step": self.position.global_step,
                 "val": val, "postprocessing": dict(self.postprocessing),
-                "threshold": self.postprocessing["threshold"],
                 "train": configs_to_json(self.model_cfg, self.cfg)["train"]}
 
     def _save(self, kind: str, epoch: int, val: dict[str, Any]) -> Path:

@@ -12,13 +12,15 @@ class of its ground truth, and an unmatched one for the class its duration sugge
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from meldae.train.validate import ClipScores, EvalClip
+from meldae.postprocess import PostProcessing
+from meldae.scores import ClipScores
+from meldae.train.validate import EvalClip
 
 #: Post-processing candidates tried on the validation split.
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.951, 0.05))
@@ -27,20 +29,18 @@ MERGE_GAPS = (0, 2, 4)
 MICRO_MAX_S = 0.5
 
 
-@dataclass(frozen=True)
-class PostProcessing:
-    """How per-frame scores become segments."""
+def predicted_segments(post: PostProcessing, scores: ClipScores,
+                       clip: EvalClip) -> list[tuple[int, int]]:
+    """Predicted segments of one clip (no segment crosses a frame without a face)."""
+    return post.segments(scores.loc, np.asarray(clip.face_found, bool))
 
-    threshold: float = 0.5
-    min_length: int = 1
-    merge_gap: int = 0
 
-    def segments(self, scores: ClipScores, clip: EvalClip) -> list[tuple[int, int]]:
-        """Predicted segments of one clip (no segment crosses a frame without a face)."""
-        from meldae.metrics import segments_from_scores
-
-        return segments_from_scores(scores.loc, self.threshold, self.min_length,
-                                    self.merge_gap, valid=np.asarray(clip.face_found, bool))
+def window_labels(clip: EvalClip, windows: np.ndarray) -> np.ndarray:
+    """``(W,)`` bool: each window ``[start, stop)`` holds a ground-truth ME frame."""
+    truth = np.zeros(clip.n_frames, bool)
+    for onset, offset in clip.me_segments:
+        truth[onset:offset + 1] = True
+    return np.asarray([truth[a:b].any() for a, b in np.asarray(windows).reshape(-1, 2)], bool)
 
 
 def expression_types(clip: EvalClip) -> list[str]:
@@ -92,14 +92,14 @@ def measure(clips: list[EvalClip], scores: list[ClipScores], post: PostProcessin
     """
     from meldae.metrics import accuracy_me, accuracy_state, evaluate_spotting, uf1
 
-    preds = [post.segments(s, c) for c, s in zip(clips, scores)]
+    preds = [predicted_segments(post, s, c) for c, s in zip(clips, scores)]
     report: dict[str, Any] = dict(evaluate_spotting(
         ((p, c.me_segments, c.speaking) for p, c in zip(preds, clips)), iou_threshold))
     if spotting_only:
         return report
-    if scores and all(s.window_me is not None for s in scores):
+    if scores and all(s.window_me is not None and s.windows is not None for s in scores):
         report["acc_me"] = accuracy_me([s.window_me for s in scores],
-                                       [s.window_label for s in scores])
+                                       [window_labels(c, s.windows) for c, s in zip(clips, scores)])
     if scores and all(s.state is not None for s in scores):
         report["acc_state"] = accuracy_state([s.state for s in scores],
                                              [c.speaking for c in clips])
@@ -117,7 +117,7 @@ def per_clip(clips: list[EvalClip], scores: list[ClipScores], post: PostProcessi
     for clip, score in zip(clips, scores):
         row = {"clip": clip.name, "n_frames": clip.n_frames, "n_gt": len(clip.me_segments),
                **measure([clip], [score], post, iou_threshold)}
-        row["predicted"] = [list(seg) for seg in post.segments(score, clip)]
+        row["predicted"] = [list(seg) for seg in predicted_segments(post, score, clip)]
         rows.append(row)
     return rows
 
@@ -171,6 +171,11 @@ def tune_state_threshold(clips: list[EvalClip], scores: list[ClipScores]) -> flo
     return best if best_key[0] > majority + 0.01 else 0.5
 
 
+def fixed_postprocessing(cfg) -> PostProcessing:
+    """The post-processing a ``TrainConfig`` fixes (used until validation chooses one)."""
+    return PostProcessing(cfg.threshold, cfg.min_length, cfg.merge_gap)
+
+
 def select_postprocessing(clips: list[EvalClip], scores: list[ClipScores],
                           cfg) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validation metrics and the post-processing that goes into the checkpoint.
@@ -181,21 +186,19 @@ def select_postprocessing(clips: list[EvalClip], scores: list[ClipScores],
         cfg: the ``TrainConfig`` (tune or not, fixed values, IoU threshold).
 
     Returns:
-        (postprocessing dict with ``threshold``, ``min_length``, ``merge_gap``, ``source``;
-        metrics dict including those values).
+        (the checkpoint's ``meta["postprocessing"]``: ``PostProcessing.to_meta`` with its
+        ``source``; metrics dict including the ME values).
     """
     if cfg.tune_postprocessing:
         post, metrics = tune_postprocessing(clips, scores, cfg.iou_threshold)
         source = f"chosen on the validation split ({len(clips)} clips) by best F1_DR"
+        state_threshold = tune_state_threshold(clips, scores)
+        if state_threshold is not None:
+            post = replace(post, state_threshold=state_threshold)
     else:
-        post = PostProcessing(cfg.threshold, cfg.min_length, cfg.merge_gap)
+        post = fixed_postprocessing(cfg)
         metrics = measure(clips, scores, post, cfg.iou_threshold)
         source = "fixed in the train config"
-    chosen = {"threshold": post.threshold, "min_length": post.min_length,
-              "merge_gap": post.merge_gap, "source": source}
-    state_threshold = tune_state_threshold(clips, scores) if cfg.tune_postprocessing else None
-    if state_threshold is not None:
-        chosen["state_threshold"] = state_threshold
     metrics = {**metrics, "threshold": post.threshold, "min_length": post.min_length,
                "merge_gap": post.merge_gap}
-    return chosen, metrics
+    return post.to_meta(source), metrics

@@ -149,13 +149,13 @@ def test_threshold_hands_predictions_to_the_editor(qtbot, window, project):
     open_and_wait(qtbot, window, project, scores=True)
     loc = window.scores.scores.loc
     threshold = float(np.sort(loc)[-5])          # the five top frames pass
-    window.timeline.set_threshold(threshold)
+    window.proposals.set_threshold(threshold)
     qtbot.waitUntil(lambda: any(s.source == Source.PREDICTED
                                 for s in window.document.segments), timeout=3000)
     predicted = [(s.onset, s.offset) for s in window.document.segments
                  if s.source == Source.PREDICTED]
     manual = [s for s in window.document.segments if s.source == Source.MANUAL]
-    expected = [tuple(p) for p in window.timeline.predicted_segments.tolist()]
+    expected = [tuple(p) for p in window.timeline.proposals.spans().tolist()]
     kept = [p for p in expected
             if all(min(p[1], m.offset) < max(p[0], m.onset) for m in manual)]
     assert set(kept) <= set(predicted) <= set(expected)

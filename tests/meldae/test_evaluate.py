@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 
 from meldae.evaluate import EvaluationError, build_report, format_report
-from meldae.train.measure import (PostProcessing, measure, select_postprocessing,
+from meldae.postprocess import PostProcessing
+from meldae.scores import ClipScores
+from meldae.train.measure import (measure, predicted_segments, select_postprocessing,
                                   tune_postprocessing, tune_state_threshold)
-from meldae.train.validate import ClipScores, EvalClip
+from meldae.train.validate import EvalClip
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))   # train_fakes (importlib mode)
 from train_fakes import make_synth_folder, one_thread, small_config_file  # noqa: E402
@@ -28,7 +30,7 @@ def _scores(n, bumps, name="c", state=None):
     loc = np.zeros(n, np.float32)
     for (on, off), value in bumps:
         loc[on:off + 1] = value
-    return ClipScores(name, loc, state, None, None)
+    return ClipScores.from_arrays(loc, state, name=name)
 
 
 def test_measure_counts_contexts_by_hand():
@@ -51,7 +53,7 @@ def test_no_segment_crosses_a_frame_without_a_face():
     clip = _clip(gts=[(2, 9)])
     clip.face_found[5] = False
     scores = _scores(16, [((2, 9), 0.9)])
-    assert PostProcessing(0.5, merge_gap=3).segments(scores, clip) == [(2, 4), (6, 9)]
+    assert predicted_segments(PostProcessing(0.5, merge_gap=3), scores, clip) == [(2, 4), (6, 9)]
 
 
 def test_uf1_uses_expression_types_and_durations():
@@ -104,7 +106,8 @@ def test_selected_postprocessing_carries_the_state_threshold():
     assert metrics["acc_state"] == pytest.approx(0.5)        # Acc_State stays at 0.5
     fixed, _ = select_postprocessing([clip], [_scores(16, [], state=state)],
                                      TrainConfig(tune_postprocessing=False))
-    assert "state_threshold" not in fixed
+    assert fixed["state_threshold"] == 0.5                  # not tuned: the default, written
+    assert fixed["source"] == "fixed in the train config"
 
 
 def test_report_table_and_validation_warning():

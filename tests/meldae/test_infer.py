@@ -374,7 +374,8 @@ def test_predict_and_save_outputs(tiny_model, tiny_checkpoint, synth_clip, tmp_p
     info = read_checkpoint_info(tiny_checkpoint)
     pred = predict_video(synth_clip.video_path, tiny_model, device="cpu", cache_dir=tmp_path,
                          checkpoint_info=info, threshold=0.0)
-    assert (pred.threshold, pred.min_length, pred.merge_gap) == (0.0, 2, 1)   # meta + flag
+    post = pred.post
+    assert (post.threshold, post.min_length, post.merge_gap) == (0.0, 2, 1)   # meta + flag
     # threshold 0: every frame with a face is positive; no segment crosses a face-less frame
     covered = np.zeros(40, bool)
     for onset, offset in pred.segments:
@@ -389,7 +390,8 @@ def test_predict_and_save_outputs(tiny_model, tiny_checkpoint, synth_clip, tmp_p
     npz_path, eaf_path = save_prediction(pred, folder, "clip", media_path=synth_clip.video_path)
     back = load_prediction(npz_path)
     assert np.array_equal(back.loc_scores, pred.loc_scores) and back.fps == Fraction(30)
-    assert back.state_threshold == pred.state_threshold
+    assert back.post == pred.post
+    assert np.array_equal(back.segments, pred.segments)
     with np.load(npz_path) as data:
         assert data["loc_scores"].dtype == np.float32 and data["face_found"].dtype == bool
         assert data["segments"].shape == (len(pred.segments), 2)
@@ -401,18 +403,7 @@ def test_predict_and_save_outputs(tiny_model, tiny_checkpoint, synth_clip, tmp_p
     assert kept == [(s.onset, s.offset) for s in manual.segments]
     assert (folder / "clip.scores.csv").is_file()
     assert (any(s.source == Source.PREDICTED for s in doc.speaking)
-            or pred.state_scores.max() < pred.state_threshold)
-
-
-def test_postprocess_settings_from_meta():
-    from meldae.infer import postprocess_settings
-
-    assert postprocess_settings(None) == {"threshold": 0.5, "min_length": 1, "merge_gap": 0,
-                                          "state_threshold": 0.5}
-    info = {"meta": {"threshold": 0.3, "postprocessing": {"min_length": 3, "merge_gap": 2,
-                                                          "state_threshold": 0.2}}}
-    assert postprocess_settings(info) == {"threshold": 0.3, "min_length": 3, "merge_gap": 2,
-                                          "state_threshold": 0.2}
+            or pred.state_scores.max() < pred.post.state_threshold)
 
 
 # --------------------------------------------------------------------------- the CLI
@@ -538,23 +529,26 @@ def test_cuda_bf16_matches_cpu(synth_clip, tmp_path):
     assert np.allclose(_concat(cpu, "attention"), _concat(gpu, "attention"), atol=0.01)
 
 
-def test_predicted_annotations_hand_values():
+def test_proposals_of_a_prediction_hand_values():
     from meldae.annotations import Source
-    from meldae.infer import VideoPrediction, predicted_annotations
+    from meldae.infer import VideoPrediction
+    from meldae.postprocess import PostProcessing
+    from meldae.scores import ClipScores
 
     loc = np.array([0, 0.6, 0.9, 0.6, 0, 0], np.float32)
     state = np.array([0.2, 0.7, 0.8, 0.4, 0.9, 0.9], np.float32)
     faces = np.array([True, True, True, True, True, False])
-    pred = VideoPrediction(loc, state * faces, faces, np.zeros((6, 2, 2), np.float32),
-                           np.array([[1, 3]]), Fraction(25), threshold=0.5)
-    doc = predicted_annotations(pred)
+    pred = VideoPrediction(ClipScores.from_arrays(loc, state * faces, faces, Fraction(25)),
+                           PostProcessing(threshold=0.5))
+    assert pred.segments.tolist() == [[1, 3]]
+    doc = pred.proposals.to_annotations()
     (me,) = doc.segments
     assert (me.onset, me.offset, me.apex) == (1, 3, 2) and me.source == Source.PREDICTED
     assert me.score == pytest.approx(0.7)                    # mean of 0.6, 0.9, 0.6
     # speaking: state >= 0.5 on frames 1-2 and 4; frame 5 has no face (state 0)
     assert [(s.onset, s.offset) for s in doc.speaking] == [(1, 2), (4, 4)]
     # with the state threshold chosen on validation (0.3): frames 1-4
-    doc = predicted_annotations(replace(pred, state_threshold=0.3))
+    doc = replace(pred, post=replace(pred.post, state_threshold=0.3)).proposals.to_annotations()
     assert [(s.onset, s.offset) for s in doc.speaking] == [(1, 4)]
 
 

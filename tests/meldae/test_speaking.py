@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from meldae.annotations import Segment, Source
-from meldae.annotations.speaking import add_interval, intervals_from_runs, remove_at
+from meldae.annotations import ReviewState, Segment, Source
+from meldae.annotations.speaking import accept_intervals, add_interval, remove_at
 
 
 def _spans(segments):
@@ -23,11 +21,17 @@ def test_add_interval_merges_overlapping_and_touching_intervals():
     assert all(s.source == Source.MANUAL for s in add_interval(base, 5, 9))
 
 
-def test_remove_at_and_runs_to_intervals():
+def test_remove_at_and_accepting_the_model_intervals():
     base = [Segment(0, 4), Segment(10, 14)]
     assert _spans(remove_at(base, 12)) == [(0, 4)]
     assert _spans(remove_at(base, 14)) == [(0, 4)]                      # inclusive offset
     assert _spans(remove_at(base, 7)) == [(0, 4), (10, 14)]
-    runs = np.array([[3, 8], [20, 20]])
-    assert _spans(intervals_from_runs(runs)) == [(3, 8), (20, 20)]
-    assert intervals_from_runs(np.zeros((0, 2), np.int64)) == []
+    proposed = [Segment(20, 20, source=Source.PREDICTED, score=0.6),
+                Segment(3, 8, source=Source.PREDICTED, score=0.9)]
+    accepted = accept_intervals(proposed)
+    assert _spans(accepted) == [(3, 8), (20, 20)]
+    # the model proposed them (PREDICTED, as `meldae infer` writes them); the annotator took them
+    assert all(s.source == Source.PREDICTED and s.review == ReviewState.ACCEPTED
+               for s in accepted)
+    assert [s.score for s in accepted] == [0.9, 0.6]
+    assert accept_intervals([]) == []

@@ -3,10 +3,12 @@ tests/meldae/test_speaking.py)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from meldae.annotations import load_eaf
+from meldae.annotations import ReviewState, Source, load_eaf
 
 
 def _spans(segments):
@@ -44,11 +46,15 @@ def test_mark_delete_and_use_the_model_by_keys_with_undo(qtbot, window, clip_dir
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert _spans(doc.speaking) == [(5, 20)]                            # undo the delete
     # the model's band becomes the annotation, in one undo step
-    window.timeline.set_postprocess(0.5, state_threshold=0.0)           # every face frame
-    runs = window.timeline.speak_model_item.segments
+    post = window.proposals.post
+    window.proposals.set_post(replace(post, state_threshold=0.0))       # every face frame
+    runs = window.timeline.speak_model_item.segments                    # the band drawn
     assert len(runs) >= 1
     window.speaking_editor.model_action.trigger()
     assert _spans(doc.speaking) == [tuple(r) for r in runs.tolist()]
+    assert all(s.source == Source.PREDICTED and s.review == ReviewState.ACCEPTED
+               for s in doc.speaking)
+    assert doc.annotations().confirmed_speaking() == list(doc.speaking)  # the annotation
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert _spans(doc.speaking) == [(5, 20)]
     # saved to the EAF's Speaking tier

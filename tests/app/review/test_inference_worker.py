@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from meldae.project.score_cache import ClipScores, ScoreCache, file_fingerprint, score_key
+from meldae.project.score_cache import ScoreCache, file_fingerprint, score_key
+from meldae.scores import ClipScores
 
 
 def window(start, stop, total, value, grid=2):

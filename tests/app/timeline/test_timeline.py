@@ -10,7 +10,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from app.editing.document import AnnotationDocument
-from app.timeline.timeline_widget import ME_LANE, TimelineWidget, runs_of
+from app.timeline.timeline_widget import ME_LANE, TimelineWidget
 from meldae.annotations import ClipAnnotations, ReviewState, Segment, Source
 
 ME_Y = ME_LANE[0] + ME_LANE[1] / 2
@@ -26,39 +26,81 @@ def timeline(qtbot):
     return widget
 
 
-def test_runs_of_hand_values():
-    mask = np.array([0, 1, 1, 0, 1, 0, 0, 1], bool)
-    assert runs_of(mask).tolist() == [[1, 2], [4, 4], [7, 7]]
-    assert runs_of(np.zeros(3, bool)).shape == (0, 2)
+def _scores(loc, state=None, faces=None):
+    from meldae.scores import ClipScores
+
+    n = len(loc)
+    return ClipScores.from_arrays(np.asarray(loc, np.float32),
+                                  np.zeros(n, np.float32) if state is None else state,
+                                  np.ones(n, bool) if faces is None else np.asarray(faces, bool))
 
 
-def test_threshold_rederives_segments_and_emits(timeline, qtbot):
+@pytest.fixture
+def proposals(timeline):
+    from app.review.proposals import ProposalController
+
+    return ProposalController(timeline)
+
+
+def test_timeline_draws_the_proposals_it_is_given(timeline):
+    from meldae.postprocess import PostProcessing
+
     timeline.set_frame_count(8)
     loc = np.array([0, .2, .8, .9, .1, .7, .7, 0], np.float32)
-    timeline.set_scores(loc, np.zeros(8, np.float32), np.ones(8, bool))
-    timeline.set_threshold(0.5)
-    assert timeline.predicted_segments.tolist() == [[2, 3], [5, 6]]
-    with qtbot.waitSignal(timeline.threshold_changed) as blocker:
+    timeline.set_scores(loc)
+    assert len(timeline.predicted_item.segments) == 0          # scores alone propose nothing
+    given = PostProcessing(0.5).propose(_scores(loc))
+    timeline.set_proposals(given)
+    assert timeline.proposals is given and timeline.threshold == 0.5
+    assert timeline.predicted_item.segments.tolist() == [[2, 3], [5, 6]]
+    assert timeline.threshold_line.value() == pytest.approx(0.5)
+
+
+def test_threshold_drag_asks_and_the_controller_reproposes(timeline, proposals, qtbot):
+    timeline.set_frame_count(8)
+    loc = np.array([0, .2, .8, .9, .1, .7, .7, 0], np.float32)
+    proposals.set_scores(_scores(loc))
+    assert timeline.predicted_item.segments.tolist() == [[2, 3], [5, 6]]
+    with qtbot.waitSignal(timeline.threshold_requested) as asked, \
+            qtbot.waitSignal(proposals.threshold_changed) as changed:
         timeline.threshold_line.setValue(0.75)   # what dragging the line does
-    assert blocker.args == [pytest.approx(0.75)]
-    assert timeline.predicted_segments.tolist() == [[2, 3]]
-    assert timeline.predicted_with_scores() == [(2, 3, pytest.approx(0.9))]
-    timeline.set_threshold(0.85)
-    assert timeline.predicted_segments.tolist() == [[3, 3]]
+    assert asked.args == [pytest.approx(0.75)] and changed.args == [pytest.approx(0.75)]
+    assert proposals.post.threshold == pytest.approx(0.75)
+    assert timeline.predicted_item.segments.tolist() == [[2, 3]]
+    (seg,) = proposals.current.segments
+    assert (seg.apex, seg.score) == (3, pytest.approx(0.85))   # mean of .8 and .9
+    proposals.set_threshold(0.85)
+    assert timeline.predicted_item.segments.tolist() == [[3, 3]]
+    assert timeline.threshold_line.value() == pytest.approx(0.85)
 
 
-def test_unscored_frames_and_missing_faces_never_in_segments(timeline):
+def test_unscored_frames_and_missing_faces_never_in_segments(timeline, proposals):
+    from meldae.postprocess import PostProcessing
+
     timeline.set_frame_count(6)
     loc = np.array([.9, .9, .9, .9, np.nan, np.nan], np.float32)
     valid = np.array([1, 1, 0, 1, 0, 0], bool)
-    timeline.set_scores(loc, np.array([.8, .8, .1, .1, np.nan, np.nan]), valid)
-    timeline.set_threshold(0.5)
-    assert timeline.predicted_segments.tolist() == [[0, 1], [3, 3]]
+    state = np.array([.8, .8, .1, .1, np.nan, np.nan], np.float32)
+    proposals.set_scores(_scores(loc, state, valid))
+    assert timeline.predicted_item.segments.tolist() == [[0, 1], [3, 3]]
     # the speaking band from the state head (>= 0.5)
     assert timeline.speak_model_item.segments.tolist() == [[0, 1]]
-    # ... or >= the state threshold the checkpoint chose on validation
-    timeline.set_postprocess(0.5, state_threshold=0.05)
-    assert timeline.speak_model_item.segments.tolist() == [[0, 3]]
+    # ... or >= the state threshold the checkpoint chose on validation; frame 2 has no face
+    proposals.set_post(PostProcessing(0.5, state_threshold=0.05))
+    assert timeline.speak_model_item.segments.tolist() == [[0, 1], [3, 3]]
+
+
+def test_complete_scores_bring_their_checkpoint_postprocessing(timeline, proposals):
+    timeline.set_frame_count(8)
+    scores = _scores([0, .2, .8, .9, .1, .7, .7, 0])
+    scores.info = {"meta": {"postprocessing": {"threshold": 0.75, "min_length": 1,
+                                               "merge_gap": 0, "state_threshold": 0.3}}}
+    proposals.set_complete_scores(scores)
+    assert (proposals.post.threshold, proposals.post.state_threshold) == (0.75, 0.3)
+    assert timeline.threshold == 0.75
+    assert timeline.predicted_item.segments.tolist() == [[2, 3]]
+    proposals.clear()                                           # a new clip
+    assert len(timeline.predicted_item.segments) == 0 and proposals.post.threshold == 0.75
 
 
 def test_renders_document_and_follows_its_signals(timeline, qtbot):
@@ -214,21 +256,23 @@ def test_wheel_zooms_x_only_around_the_mouse(timeline, qtbot, to_view):
     assert timeline.view_box.viewRange()[1] == pytest.approx([-0.68, 1.04])
 
 
-def test_fit_score_axis_keeps_the_threshold_meaning(timeline, qtbot):
+def test_fit_score_axis_keeps_the_threshold_meaning(timeline, proposals, qtbot):
     timeline.set_frame_count(4)
-    timeline.set_scores(np.array([.02, .08, .05, .01], np.float32), np.zeros(4), np.ones(4, bool))
-    timeline.set_threshold(0.06)
-    assert timeline.predicted_segments.tolist() == [[1, 1]]
+    loc = np.array([.02, .08, .05, .01], np.float32)
+    timeline.set_scores(loc)
+    proposals.set_scores(_scores(loc))
+    proposals.set_threshold(0.06)
+    assert timeline.predicted_item.segments.tolist() == [[1, 1]]
     timeline.fit_button.click()
     # top = max(0.08, 0.06) * 1.1 = 0.088 -> rounded up to 0.1
     assert timeline.score_scale == pytest.approx(0.1)
     assert timeline.threshold_line.value() == pytest.approx(0.6)     # drawn at 0.06 / 0.1
     _, y = timeline.curve.getData()
     np.testing.assert_allclose(y, [0.2, 0.8, 0.5, 0.1], rtol=1e-6)
-    with qtbot.waitSignal(timeline.threshold_changed) as moved:
+    with qtbot.waitSignal(timeline.threshold_requested) as moved:
         timeline.threshold_line.setValue(0.4)                          # a drag to 0.04 real
     assert moved.args == [pytest.approx(0.04)]
-    assert timeline.predicted_segments.tolist() == [[1, 2]]
+    assert timeline.predicted_item.segments.tolist() == [[1, 2]]
     timeline.fit_button.click()
     assert timeline.score_scale == 1.0
     assert timeline.threshold_line.value() == pytest.approx(0.04)
