@@ -1,3 +1,4 @@
 """Reviewing a clip: the controller that opens clips, the session (autosave, save), file
-actions, the model choice, scoring and the attention panel.
+actions, the model choice, scoring, the model's proposals (``ProposalController``) and the
+attention panel.
 """
