@@ -1,0 +1,4 @@
+
+from app.qt_compat import protect_singleton_refcounts as _protect_singleton_refcounts
+
+_protect_singleton_refcounts()
