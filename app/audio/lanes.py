@@ -68,6 +68,7 @@ class AudioLanes(QObject):
         self.turns: SpeechTurns | None = None
         self._clip: tuple[Path, int, Fraction] | None = None
         self._workers: list[AudioWorker] = []
+        self._summary: dict[str, str] = {}       # worker name -> its part of the summary
         self._retired: set[AudioWorker] = set()
         self.use_action = window_action(
             window, "Use the audio's speaking turns", "", self.use_turns,
@@ -109,6 +110,7 @@ class AudioLanes(QObject):
         self._workers = []
         self._clip, self.envelope, self.turns = None, None, None
         self.use_action.setEnabled(False)
+        self._summary.clear()
         self.summary_changed.emit("")
 
     def shutdown(self) -> None:
@@ -127,15 +129,22 @@ class AudioLanes(QObject):
         worker.start()
 
     # ------------------------------------------------------------------ results
+    def _say(self, name: str, text: str) -> None:
+        """Set one worker's part of the summary and emit the whole (duplicates once)."""
+        self._summary[name] = text
+        parts = [t for t in dict.fromkeys(self._summary.values()) if t]
+        self.summary_changed.emit(" · ".join(parts))
+
     def _on_worker_progress(self, name: str, done: float, total: float) -> None:
         if total > 0:
-            self.summary_changed.emit(f"{name} {min(100, round(100 * done / total))}%")
+            self._say(name, f"{name} {min(100, round(100 * done / total))}%")
 
     def _on_envelope_completed(self, envelope) -> None:
         if self._clip is None:
             return
         self.envelope = envelope
         self.timeline.set_envelope(envelope, self._clip[2])
+        self._say("waveform", "")
         self.envelope_ready.emit()
 
     def _on_turns_completed(self, turns: SpeechTurns) -> None:
@@ -144,7 +153,7 @@ class AudioLanes(QObject):
         self.turns = turns
         self._draw_turns()
         self.use_action.setEnabled(True)
-        self.summary_changed.emit(f"{len(turns.turns)} speaking turn(s)")
+        self._say("speaking turns", f"{len(turns.turns)} speaking turn(s)")
         self.turns_ready.emit()
 
     def _on_worker_failed(self, message: str) -> None:
@@ -152,7 +161,8 @@ class AudioLanes(QObject):
         short = "no audio track" if message.endswith("no audio track") else message
         if short != "no audio track":      # a video without sound is no error
             self.status(f"Audio: {short}", 8000)
-        self.summary_changed.emit(short if short == "no audio track" else "audio failed")
+        name = getattr(self.sender(), "name", "audio")
+        self._say(name, short if short == "no audio track" else f"{name} failed")
         self.audio_failed.emit(short)
 
     def _draw_turns(self) -> None:

@@ -1,4 +1,5 @@
-"""The timeline's waveform lane: the audio's min/max envelope, drawn for the visible range.
+"""The timeline's waveform lane: the audio's min/max envelope, drawn for the visible range
+and scaled to the clip's loudest sample.
 
 Painting picks the pyramid level of the :class:`meldae.audio.Envelope` that has about two
 bins per pixel column for the visible time span, slices the visible bins, and draws one
@@ -30,6 +31,7 @@ class WaveformItem(pg.GraphicsObject):
         self._envelope = None
         self._fps = 30.0
         self._extent = 1
+        self._gain = 1.0
         self.drawn_bins = 0        # bins painted last time (tests and benchmarks read it)
 
     @property
@@ -41,8 +43,12 @@ class WaveformItem(pg.GraphicsObject):
         """Draw ``envelope`` (a ``meldae.audio.Envelope``; None clears) at ``fps``."""
         self._envelope = envelope
         self._fps = float(fps) or 30.0
+        self._gain = 1.0
         if envelope is not None:
             envelope.levels()     # build the pyramid now, not in the first paint
+            if len(envelope):     # scaled to the clip's loudest sample, so quiet clips show
+                peak = max(float(np.abs(envelope.mins).max()), float(envelope.maxs.max()))
+                self._gain = 1.0 / max(peak, 1e-3)
         self.update()
 
     def set_extent(self, extent: int) -> None:
@@ -74,7 +80,7 @@ class WaveformItem(pg.GraphicsObject):
         if last <= first:
             return np.zeros((0, 4))
         x = (np.arange(first, last) + 0.5) / rate * self._fps
-        mid, half = self.y0 + self.height / 2, self.height / 2
+        mid, half = self.y0 + self.height / 2, self.height / 2 * self._gain
         return np.stack([x, mid + lo[first:last] * half, x, mid + hi[first:last] * half], 1)
 
     def paint(self, painter: QPainter, option, widget=None) -> None:  # noqa: D102
