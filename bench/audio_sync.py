@@ -10,6 +10,7 @@ correction loop applies. Prints a Markdown summary; ``--out`` appends it to a fi
 ``--json`` writes the samples.
 
     QT_QPA_PLATFORM=offscreen python bench/audio_sync.py [--minutes 10] [--out docs/bench-audio.md]
+        [--json samples.json] [--plot docs/bench-audio-sync.png]
 """
 
 from __future__ import annotations
@@ -95,6 +96,28 @@ def run(clip: Path, speed: float) -> dict:
             "last_minute_mean_frames": float(np.mean([s[1] for s in samples if s[0] > wall - 60]))}
 
 
+def plot(result: dict, path: Path) -> None:
+    """Offset of the audio from the video clock over the run (frames), with the ±1 frame band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = np.array([s[0] for s in result["samples"]]) / 60
+    offsets = np.array([s[1] for s in result["samples"]])
+    fig, ax = plt.subplots(figsize=(8, 3), dpi=100)
+    ax.axhspan(-1, 1, color="0.92", label="±1 frame")
+    ax.plot(t, offsets, ".", ms=2, color="tab:blue", label="one reading per second")
+    ax.set_xlabel("playback time (min)")
+    ax.set_ylabel("audio − video (frames)")
+    ax.set_ylim(-2, 2)
+    ax.set_title(f"Audio/video offset, {result['clip_minutes']:.0f}-minute clip at "
+                 f"{result['speed']:g}×, {result['corrections']} video-clock corrections")
+    ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+
+
 def main() -> None:
     """Build the clip, play it, print the summary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -102,7 +125,13 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=1.0)
     parser.add_argument("--out", type=Path, default=None, help="append the summary here")
     parser.add_argument("--json", type=Path, default=None, help="write the samples here")
+    parser.add_argument("--plot", type=Path, default=None, help="draw the offsets (PNG)")
+    parser.add_argument("--replot", type=Path, default=None, metavar="JSON",
+                        help="only draw --plot from the samples of an earlier --json")
     args = parser.parse_args()
+    if args.replot is not None:
+        plot(json.loads(args.replot.read_text(encoding="utf-8")), args.plot)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         clip = make_clip(Path(tmp) / "long.mp4", args.minutes)
         result = run(clip, args.speed)
@@ -126,6 +155,8 @@ def main() -> None:
             fh.write(text + "\n\n")
     if args.json:
         args.json.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    if args.plot:
+        plot(result, args.plot)
 
 
 if __name__ == "__main__":
