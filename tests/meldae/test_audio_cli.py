@@ -124,3 +124,25 @@ def test_train_flag_passes_the_vad_settings_and_says_where_the_report_is(monkeyp
     assert "speaking_from_audio.json" in capsys.readouterr().out
     main(["train", str(tmp_path), "--out", str(tmp_path / "run2"), "--preset", "tiny"])
     assert seen["speaking_from_audio"] is None
+
+
+def test_train_run_writes_which_clips_got_audio_labels(short_speech, tmp_path):
+    from meldae.data import ClipInfo
+    from meldae.data.windows import ClipLabels
+    from meldae.train.distributed import detect_env
+    from meldae.train.run import FolderData, _speaking_from_audio
+
+    video, _truth = short_speech
+    zeros = np.zeros(150, np.float32)
+    data = FolderData(splits=SimpleNamespace(val=[]),
+                      train_set=SimpleNamespace(clips=[ClipInfo("a", video, None, "a", None)],
+                                                labels=[ClipLabels(zeros, zeros, zeros)]),
+                      val_clips=[])
+    run = tmp_path / "run"
+    assert _speaking_from_audio(data, run, None, detect_env()) == {}
+    assert not run.exists()
+    meta = _speaking_from_audio(data, run, VadSettings(gap_s=0.7), detect_env())
+    written = json.loads((run / "speaking_from_audio.json").read_text())
+    assert meta == {"speaking_from_audio": written}
+    assert written["clips"]["a"]["turns"] == 1 and written["settings"]["gap_s"] == 0.7
+    assert data.train_set.labels[0].speaking.sum() == written["clips"]["a"]["speaking_frames"] > 50
