@@ -89,7 +89,8 @@ class ScreenshotTaker:
         from PySide6.QtCore import QTimer
         from PySide6.QtWidgets import QApplication
 
-        if self.window.player.shown_frame != self.window.player.current_frame:
+        audio_busy = self.window.audio_lanes.running    # waveform / speaking turns
+        if self.window.player.shown_frame != self.window.player.current_frame or audio_busy:
             QTimer.singleShot(100, self._grab)   # the decoder has not delivered yet
             return
         self._timeout.stop()

@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
 
 from app import APP_NAME
 from app.review.attention_panel import AttentionPanel
+from app.audio.lanes import AudioLanes
+from app.audio.playback import AudioPlayback
 from app.project.clip_list import ClipListWidget
 from app.editing.document import AnnotationDocument
 from app.editing.editor import SegmentEditor
@@ -86,6 +88,7 @@ class MainWindow(QMainWindow):
         self.models.checkpoint_chosen.connect(self.use_checkpoint)
         self._shut_down = False
         self._build_widgets()
+        self._build_audio()
         self._build_status_bar()
         self.review = ReviewController(ReviewParts(
             player=self.player, timeline=self.timeline, attention=self.attention,
@@ -136,8 +139,30 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.main_splitter, "Review")
         self.setCentralWidget(self.tabs)
 
+    def _build_audio(self) -> None:
+        """Sound (playback follows the player) and the audio lanes of the timeline."""
+        self.audio = AudioPlayback(self.player, self.show_status, self)
+        self.audio_lanes = AudioLanes(self.timeline, self.document, self.undo_stack,
+                                      self.show_status, self)
+        self.audio_label = QLabel("", self)
+        self.audio_label.setToolTip("The clip's sound (M: mute, Shift+Up / Shift+Down: volume)")
+        self.audio.state_changed.connect(lambda state: self.audio_label.setText(f"♪ {state}"))
+        self.audio_lanes_label = QLabel("", self)
+        self.audio_lanes_label.setToolTip("The audio lanes: waveform and speaking turns")
+        self.audio_lanes.summary_changed.connect(self.audio_lanes_label.setText)
+        self.clip_opened.connect(self._on_clip_opened_audio)
+        self.player.video_failed.connect(lambda _message: (self.audio.close(),
+                                                           self.audio_lanes.close_clip()))
+
+    def _on_clip_opened_audio(self, _name: str) -> None:
+        path = self.review.clip.video_path
+        self.audio.open(path)
+        self.audio_lanes.open_clip(path, self.player.frame_count, self.player.fps)
+
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
+        bar.addPermanentWidget(self.audio_lanes_label)
+        bar.addPermanentWidget(self.audio_label)
         self.clip_label = QLabel("", self)
         self.progress_bar = QProgressBar(self)
         self.progress_bar.setMaximumWidth(240)
@@ -181,12 +206,15 @@ class MainWindow(QMainWindow):
         self.speaking_editor = SpeakingEditor(
             self.document, self.undo_stack, self, lambda: self.player.current_frame,
             lambda: self.proposals.current.speaking, self.show_status)
-        for action in self.speaking_editor.actions():
+        for action in self.speaking_editor.actions() + self.audio_lanes.actions():
             edit_menu.addAction(action)
         play_menu = self.menuBar().addMenu("&Playback")
         for action in self.player.playback_actions():
             play_menu.addAction(action)
             self.addAction(action)
+        play_menu.addSeparator()
+        for action in self.audio.actions():
+            play_menu.addAction(action)
         model_menu = self.menuBar().addMenu("&Model")
         for action in self.models.actions():
             model_menu.addAction(action)
@@ -271,6 +299,8 @@ class MainWindow(QMainWindow):
         self.training.shutdown()
         self.review.shutdown()
         self.scores.shutdown()
+        self.audio.close()
+        self.audio_lanes.shutdown()
         self.player.shutdown()
         # Empty the stack while the editor's actions are alive: QUndoStack's destructor
         # would otherwise emit into half-destroyed listeners.

@@ -44,6 +44,14 @@ class PlaybackClock:
         """The frame due now."""
         return self.start_frame + int((time.monotonic() - self.t0) * self.rate)
 
+    def position(self) -> float:
+        """Where playback is now, in (fractional) frames."""
+        return self.start_frame + (time.monotonic() - self.t0) * self.rate
+
+    def shift(self, frames: float) -> None:
+        """Move the clock ``frames`` ahead (negative: back), e.g. to follow the audio."""
+        self.t0 -= frames / self.rate if self.rate else 0.0
+
 
 class PlayerWidget(QWidget):
     """Video view plus transport; the current frame lives here, the decoding in a worker.
@@ -106,6 +114,11 @@ class PlayerWidget(QWidget):
     def speed(self) -> float:
         """Playback speed factor (0.1 to 2)."""
         return self._speed
+
+    @property
+    def clock(self) -> PlaybackClock | None:
+        """The playback clock while playing (the audio follows it and may shift it)."""
+        return self._clock
 
     @property
     def is_playing(self) -> bool:

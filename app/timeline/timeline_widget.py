@@ -6,7 +6,9 @@ Lanes on the y axis (x is the frame; frame ``i`` spans ``[i, i + 1)``):
   proposals (shaded);
 - ``ME``: the annotator's segments from the :class:`app.editing.document.AnnotationDocument`
   (editable: drag edges or bodies, Shift+drag or double-click on empty space to create);
-- ``Speaking (model)`` and ``Speaking (annot.)``: the speaking bands.
+- ``Speaking (model)`` and ``Speaking (annot.)``: the speaking bands;
+- ``Speaking (audio)``: the turns of the audio's voice activity (``set_audio_speaking``) and
+  ``Waveform``: the audio envelope (``set_envelope``, see ``app.audio``).
 
 The widget owns no data: it renders the document, the scores and the
 :class:`meldae.postprocess.Proposals` it is given (made by ``PostProcessing.propose``, see
@@ -27,6 +29,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QToolButton, QVBoxLayout, QWidget
 
+from app.audio.waveform_item import WaveformItem
 from app.timeline.items import (
     EditableLaneItem, LaneStyle, SegmentLaneItem, TimelineViewBox,
 )
@@ -38,7 +41,9 @@ log = logging.getLogger(__name__)
 ME_LANE = (-0.34, 0.24)          # y0, height
 SPEAK_MODEL_LANE = (-0.50, 0.10)
 SPEAK_ANNOT_LANE = (-0.64, 0.10)
-Y_RANGE = (-0.68, 1.04)
+SPEAK_AUDIO_LANE = (-0.78, 0.10)
+WAVE_LANE = (-1.04, 0.22)
+Y_RANGE = (-1.06, 1.04)
 MIN_VISIBLE_FRAMES = 10
 
 ME_STYLES = [
@@ -49,6 +54,7 @@ ME_STYLES = [
 ]
 PRED_STYLE = [LaneStyle(QColor(240, 160, 40, 55), QColor(240, 160, 40, 120))]
 SPEAK_STYLE = [LaneStyle(QColor(180, 110, 220, 190), QColor(200, 150, 235))]
+SPEAK_AUDIO_STYLE = [LaneStyle(QColor(70, 190, 200, 170), QColor(130, 220, 230))]
 
 
 def segment_style(seg: Segment) -> int:
@@ -121,6 +127,8 @@ class TimelineWidget(QWidget):
         self.me_item = EditableLaneItem(*ME_LANE, ME_STYLES)
         self.speak_model_item = SegmentLaneItem(*SPEAK_MODEL_LANE, SPEAK_STYLE)
         self.speak_annot_item = SegmentLaneItem(*SPEAK_ANNOT_LANE, SPEAK_STYLE)
+        self.speak_audio_item = SegmentLaneItem(*SPEAK_AUDIO_LANE, SPEAK_AUDIO_STYLE)
+        self.waveform_item = WaveformItem(*WAVE_LANE)
         self.threshold_line = pg.InfiniteLine(
             pos=self.threshold, angle=0, movable=True, bounds=(0.0, 1.0),
             pen=pg.mkPen(QColor(255, 120, 90), width=1.5, style=Qt.PenStyle.DashLine),
@@ -134,6 +142,7 @@ class TimelineWidget(QWidget):
             hoverPen=pg.mkPen(QColor(120, 220, 255), width=3))
         for item, z in ((self.predicted_item, -10), (self.curve, 0), (self.me_item, 5),
                         (self.speak_model_item, 5), (self.speak_annot_item, 5),
+                        (self.speak_audio_item, 5), (self.waveform_item, 4),
                         (self.threshold_line, 10), (self.playhead, 20)):
             self.plot_item.addItem(item)
             item.setZValue(z)
@@ -155,6 +164,8 @@ class TimelineWidget(QWidget):
             (ME_LANE[0] + ME_LANE[1] / 2, "ME"),
             (SPEAK_MODEL_LANE[0] + SPEAK_MODEL_LANE[1] / 2, "Speaking (model)"),
             (SPEAK_ANNOT_LANE[0] + SPEAK_ANNOT_LANE[1] / 2, "Speaking (annot.)"),
+            (SPEAK_AUDIO_LANE[0] + SPEAK_AUDIO_LANE[1] / 2, "Speaking (audio)"),
+            (WAVE_LANE[0] + WAVE_LANE[1] / 2, "Waveform"),
         ]])
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
@@ -219,8 +230,10 @@ class TimelineWidget(QWidget):
         self.set_fit_scores(self.fit_button.isChecked())
         extent = max(1, self._n_frames)
         for item in (self.predicted_item, self.me_item, self.speak_model_item,
-                     self.speak_annot_item):
+                     self.speak_annot_item, self.speak_audio_item, self.waveform_item):
             item.set_extent(extent)
+        self.set_audio_speaking(np.zeros((0, 2), np.int64))
+        self.set_envelope(None)
         self.set_proposals(Proposals(post=self._proposals.post))
         self.view_box.setLimits(xMin=0, xMax=extent,
                                 minXRange=min(MIN_VISIBLE_FRAMES, extent), maxXRange=extent)
@@ -245,6 +258,15 @@ class TimelineWidget(QWidget):
         if self.fit_button.isChecked() or self.threshold > self._scale:
             self.set_fit_scores(self.fit_button.isChecked())
         self._place_threshold_line()
+
+    def set_audio_speaking(self, spans: np.ndarray) -> None:
+        """Draw the audio's speaking turns, ``(K, 2)`` inclusive frame ranges."""
+        spans = np.asarray(spans, np.int64).reshape(-1, 2)
+        self.speak_audio_item.set_segments(spans[:, 0], spans[:, 1])
+
+    def set_envelope(self, envelope, fps=None) -> None:
+        """Draw the audio envelope (``meldae.audio.Envelope``; None clears the lane)."""
+        self.waveform_item.set_envelope(envelope, fps if fps is not None else 30)
 
     # ------------------------------------------------------------------ document
     def set_document(self, document) -> None:

@@ -18,7 +18,7 @@ Missing tiers read as empty lists unless named in ``require`` (then ``Annotation
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -156,7 +156,8 @@ def _tier_contents(doc: ClipAnnotations, tiers: TierNames,
 def save_eaf(doc: ClipAnnotations, path: str | Path, fps: Fraction | float | str,
              media_path: str | Path | None = None, tiers: TierNames = TierNames(),
              predicted: ClipAnnotations | None = None, scores_csv: str | Path | None = None,
-             backups: int = 3, keep_other_tiers: bool = True) -> None:
+             backups: int = 3, keep_other_tiers: bool = True,
+             extra_tiers: Sequence[tuple[str, Sequence[Segment]]] = ()) -> None:
     """Write ``doc`` as an EAF 3.0 file plus its ``.meldae.json`` sidecar, atomically.
 
     Args:
@@ -171,6 +172,9 @@ def save_eaf(doc: ClipAnnotations, path: str | Path, fps: Fraction | float | str
         backups: how many previous versions to keep as ``path.1`` (newest) ... ``path.N``.
         keep_other_tiers: when ``path`` exists, carry over its other tiers, vocabularies,
             media and linked files (see ``meldae.annotations.eaf_keep``).
+        extra_tiers: more tiers written as given, ``(name, segments)`` (e.g. ``Speaking
+            (audio)`` from ``meldae infer --audio-vad``); each segment's source, review and
+            score go to the sidecar; they replace tiers of the same name in the old file.
 
     Raises:
         AnnotationError: bad frame rate or tier names, or the file cannot be written.
@@ -178,8 +182,9 @@ def save_eaf(doc: ClipAnnotations, path: str | Path, fps: Fraction | float | str
     path = Path(path)
     rate = _check_fps(fps, path)
     _check_tiers(tiers, path)
-    contents = _tier_contents(doc, tiers, predicted)
-    kept = read_kept_content(path, {getattr(tiers, f) for f in _TIER_FIELDS}) if keep_other_tiers else None
+    contents = _tier_contents(doc, tiers, predicted) + [(n, list(segs)) for n, segs in extra_tiers]
+    ours = {getattr(tiers, f) for f in _TIER_FIELDS} | {n for n, _ in extra_tiers}
+    kept = read_kept_content(path, ours) if keep_other_tiers else None
     first_id = kept.max_annotation_number + 1 if kept else 1
     raw_tiers: list[tuple[str, list[RawAnnotation]]] = []
     entries: dict[str, SidecarEntry] = {}

@@ -48,6 +48,7 @@ def user_errors() -> tuple[type[BaseException], ...]:
         ("meldae.annotations", "AnnotationError"),
         ("meldae.checkpoint", "CheckpointError"),
         ("meldae.data", "DataError"),
+        ("meldae.audio", "AudioError"),
     ):
         try:
             errors.append(getattr(importlib.import_module(module), attr))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+AUDIO_TIER = "Speaking (audio)"
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg",
                             ".wmv", ".flv", ".mts", ".ts", ".3gp"})
 
@@ -46,6 +47,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="torch CPU threads (default: torch's choice; on a busy or 2-core "
                         "machine one fewer than the cores leaves a core for decoding)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--audio-vad", action="store_true",
+                   help="also find speaking turns in the audio track (silero-vad) and write "
+                        f"them as the tier '{AUDIO_TIER}' (model predictions)")
+    p.add_argument("--speaking-gap", type=float, default=0.5, metavar="SECONDS",
+                   help="--audio-vad: pauses shorter than this stay inside a turn (default 0.5)")
     p.set_defaults(func=run_infer)
     _add_export_demo(subparsers)
 
@@ -135,11 +141,24 @@ def _score_one(video: Path, args: argparse.Namespace, model: object, info: dict)
     finally:
         bar.close()
     out_dir = args.out if args.out is not None else video.parent
-    npz_path, eaf_path = save_prediction(pred, out_dir, video.stem, media_path=video.resolve())
+    extra, audio_note = _audio_tier(video, args, pred) if args.audio_vad else ([], "")
+    npz_path, eaf_path = save_prediction(pred, out_dir, video.stem, media_path=video.resolve(),
+                                         extra_tiers=extra)
     faces = int(pred.face_found.sum())
-    note = "" if faces else " (no face found: all scores 0)"
+    note = ("" if faces else " (no face found: all scores 0)") + audio_note
     return (f"{video}: {pred.n_frames} frames, face in {faces}, {len(pred.segments)} segments "
             f"at threshold {pred.post.threshold:g}{note} -> {npz_path}, {eaf_path}")
+
+
+def _audio_tier(video: Path, args: argparse.Namespace, pred) -> tuple[list, str]:
+    """The ``Speaking (audio)`` tier of ``video`` (none without an audio track) and a note."""
+    from meldae.audio import VadSettings, detect_turns, probe_audio
+
+    if probe_audio(video) is None:
+        return [], f", no audio track (no '{AUDIO_TIER}' tier)"
+    turns = detect_turns(video, VadSettings(gap_s=args.speaking_gap))
+    segments = turns.segments(pred.fps, pred.n_frames)
+    return [(AUDIO_TIER, segments)], f", {len(segments)} speaking turn(s) from the audio"
 
 
 def run_infer(args: argparse.Namespace) -> int:

@@ -44,6 +44,12 @@ def _add_train(subparsers) -> None:
     p.add_argument("--init-from", type=Path, default=None, dest="init_from",
                    metavar="CKPT", help="fine-tune: start from the weights of CKPT "
                    "(NAME.safetensors); the model config comes from it")
+    p.add_argument("--speaking-from-audio", action="store_true",
+                   help="clips without annotated speaking take the speaking turns of their "
+                        "audio track (silero-vad) as Speaking labels; the run folder's "
+                        "speaking_from_audio.json says which")
+    p.add_argument("--speaking-gap", type=float, default=0.5, metavar="SECONDS",
+                   help="--speaking-from-audio: pauses shorter than this stay inside a turn")
     _add_common_train_flags(p)
     p.add_argument("--batch-size", type=int, default=None)
     p.add_argument("--lr-backbone", type=float, default=None)
@@ -130,6 +136,15 @@ def _configs_for_fine_tuning(args, model_flags: dict):
     return replace(ckpt_cfg, pretrained=False, weights_path=None), train_cfg
 
 
+def _audio_settings(args):
+    """``--speaking-from-audio``: the VAD settings; None when not asked for."""
+    if not getattr(args, "speaking_from_audio", False):
+        return None
+    from meldae.audio import VadSettings
+
+    return VadSettings(gap_s=args.speaking_gap)
+
+
 def cmd_train(args) -> int:
     """Train (or resume) a run; errors become one line and an ``error`` event."""
     from meldae.cli import user_errors
@@ -140,7 +155,8 @@ def cmd_train(args) -> int:
     try:
         model_cfg, train_cfg = _configs_for_train(args)
         result = train_folder(args.data, args.out, model_cfg, train_cfg, resume=args.resume,
-                              device=args.device, json_progress=args.json_progress)
+                              device=args.device, json_progress=args.json_progress,
+                              speaking_from_audio=_audio_settings(args))
     except (TrainingError, ValueError, *user_errors()) as exc:
         if main_rank:
             _emit_error(args, str(exc))
@@ -154,6 +170,8 @@ def cmd_train(args) -> int:
         state = "stopped" if result.stopped else "finished"
         print(f"training {state}: {result.epochs_done} epoch(s); best checkpoint "
               f"{result.best_checkpoint} (epoch {result.best_epoch})")
+        if args.speaking_from_audio:
+            print(f"speaking labels from the audio: see {args.out / 'speaking_from_audio.json'}")
     return 0
 
 

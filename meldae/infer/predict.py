@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from fractions import Fraction
 from functools import cached_property
@@ -146,14 +146,16 @@ def _manual_document(eaf_path: Path, fps: Fraction) -> ClipAnnotations:
 
 
 def save_prediction(pred: VideoPrediction, out_dir: str | Path, name: str,
-                    media_path: str | Path | None = None) -> tuple[Path, Path]:
+                    media_path: str | Path | None = None,
+                    extra_tiers: Sequence[tuple[str, Sequence]] = ()) -> tuple[Path, Path]:
     """Write ``<name>.npz``, ``<name>.eaf`` and ``<name>.scores.csv`` into ``out_dir``.
 
     The npz holds ``loc_scores``, ``state_scores`` (float32), ``face_found`` (bool),
     ``segments`` (K x 2 int64, inclusive), ``fps`` (float64), ``fps_fraction`` (numerator,
     denominator), ``attention`` (n x G x G float32), ``threshold``, ``min_length``, ``merge_gap``
     and ``state_threshold``. The EAF holds the predicted ME and speaking tiers and links the score
-    CSV; when ``<name>.eaf`` already exists, its manual annotations are kept.
+    CSV; when ``<name>.eaf`` already exists, its manual annotations are kept. ``extra_tiers``
+    (``(name, segments)``) are written too (``meldae infer --audio-vad``: ``Speaking (audio)``).
 
     Returns:
         The paths of the ``.npz`` and the ``.eaf``.
@@ -173,7 +175,8 @@ def save_prediction(pred: VideoPrediction, out_dir: str | Path, name: str,
     save_scores_csv(csv_path, pred.loc_scores, pred.state_scores, pred.fps)
     doc = _manual_document(eaf_path, pred.fps)
     save_eaf(doc, eaf_path, pred.fps, media_path=Path(media_path) if media_path else None,
-             predicted=pred.proposals.to_annotations(), scores_csv=csv_path)
+             predicted=pred.proposals.to_annotations(), scores_csv=csv_path,
+             extra_tiers=extra_tiers)
     return npz_path, eaf_path
 
 

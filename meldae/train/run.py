@@ -135,9 +135,25 @@ def _load_init_weights(model, path: Path) -> None:
     log.info("fine-tuning: initial weights from %s", path)
 
 
+def _speaking_from_audio(data: FolderData, run_dir: Path, settings, env) -> dict:
+    """``--speaking-from-audio``: audio turns as Speaking labels; the meta that says so."""
+    if settings is None:
+        return {}
+    from meldae.atomic import atomic_write_json
+    from meldae.audio.labels import apply_audio_speaking
+
+    videos = {c.name: Path(c.video_path) for c in data.splits.val}
+    report = apply_audio_speaking(data.train_set, data.val_clips, videos, settings)
+    if env.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(run_dir / "speaking_from_audio.json", report)
+    return {"speaking_from_audio": report}
+
+
 def train_folder(data_dir: Path, run_dir: Path, model_cfg, train_cfg: TrainConfig, *,
                  resume: bool = False, device: str = "auto", json_progress: bool = False,
-                 progress_bar: bool | None = None, stop_after_steps: int | None = None):
+                 progress_bar: bool | None = None, stop_after_steps: int | None = None,
+                 speaking_from_audio=None):
     """Train MELDAE on a clip folder (``meldae train``).
 
     Args:
@@ -151,6 +167,9 @@ def train_folder(data_dir: Path, run_dir: Path, model_cfg, train_cfg: TrainConfi
         json_progress: progress events as JSON lines on stdout.
         progress_bar: tqdm on stderr (None: when stderr is a terminal).
         stop_after_steps: stop (as on SIGTERM) after this many steps (tests, tools).
+        speaking_from_audio: a ``meldae.audio.VadSettings``: clips without annotated
+            speaking take the audio's speaking turns as Speaking labels (reported in
+            ``run_dir/speaking_from_audio.json`` and the checkpoints' meta); None: off.
 
     Returns:
         The ``TrainResult``.
@@ -173,10 +192,11 @@ def train_folder(data_dir: Path, run_dir: Path, model_cfg, train_cfg: TrainConfi
     if env.is_distributed:
         _prepare_crops_first(data_dir, model_cfg, train_cfg, env)
     data = prepare_folder(data_dir, model_cfg, train_cfg)
+    audio_meta = _speaking_from_audio(data, run_dir, speaking_from_audio, env)
     trainer = Trainer(model_cfg, train_cfg, run_dir, data.train_set, data.val_clips,
                       device=device, json_progress=json_progress, progress_bar=progress_bar,
                       meta={"trained_on": str(data_dir.resolve()),
-                            "init_from": train_cfg.init_from,
+                            "init_from": train_cfg.init_from, **audio_meta,
                             "splits": {k: [c.name for c in getattr(data.splits, k)]
                                        for k in ("train", "val", "test")}})
     if init_from is not None:
