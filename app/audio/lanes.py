@@ -26,8 +26,8 @@ from PySide6.QtWidgets import QInputDialog, QWidget
 from app.actions import window_action
 from app.audio.workers import AudioWorker
 from app.editing.commands import SetSpeakingCommand
-from meldae.annotations.speaking import accept_intervals
 from app.workers import retire
+from meldae.annotations.speaking import accept_intervals
 from meldae.audio import SpeechTurns, VadSettings
 
 log = logging.getLogger(__name__)

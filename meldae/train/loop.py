@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
 import threading
 import time
@@ -20,6 +19,7 @@ from typing import Any
 
 import torch
 
+from meldae.atomic import atomic_write_text
 from meldae.train import distributed as D
 from meldae.train.config import TrainConfig, configs_to_json
 from meldae.train.data_loading import EpochLoader
@@ -153,9 +153,7 @@ class Trainer:
         if self.env.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             text = json.dumps(configs_to_json(self.model_cfg, self.cfg), indent=2) + "\n"
-            tmp = self.run_dir / f".config.json.{os.getpid()}.tmp"
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, self.run_dir / "config.json")
+            atomic_write_text(self.run_dir / "config.json", text)
 
     def _resume(self) -> None:
         from meldae.checkpoint import load_weights, read_checkpoint_info
