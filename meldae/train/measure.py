@@ -90,7 +90,7 @@ def measure(clips: list[EvalClip], scores: list[ClipScores], post: PostProcessin
         and ``acc_state`` when the scorer has those heads, ``uf1`` when the ground truth has
         expression types.
     """
-    from meldae.metrics import accuracy_me, accuracy_state, evaluate_spotting, uf1
+    from meldae.metrics import accuracy_me, accuracy_state, evaluate_spotting, frame_auc, uf1
 
     preds = [post.segments(s, c) for c, s in zip(clips, scores)]
     report: dict[str, Any] = dict(evaluate_spotting(
@@ -103,11 +103,21 @@ def measure(clips: list[EvalClip], scores: list[ClipScores], post: PostProcessin
     if scores and all(s.state is not None for s in scores):
         report["acc_state"] = accuracy_state([s.state for s in scores],
                                              [c.speaking for c in clips])
+        report["auc_state"] = frame_auc([s.state for s in scores], [c.speaking for c in clips])
+    report["auc_loc"] = frame_auc([s.loc for s in scores], [_me_mask(c) for c in clips])
     per_class = _uf1_counts(clips, preds, iou_threshold)
     if per_class is not None:
         report["uf1"] = uf1(per_class)
         report["uf1_classes"] = sorted(per_class)
     return report
+
+
+def _me_mask(clip: EvalClip) -> np.ndarray:
+    """(N,) bool: the frames inside a ground-truth ME."""
+    mask = np.zeros(clip.n_frames, bool)
+    for onset, offset in clip.me_segments:
+        mask[onset:offset + 1] = True
+    return mask
 
 
 def per_clip(clips: list[EvalClip], scores: list[ClipScores], post: PostProcessing,
