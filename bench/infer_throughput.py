@@ -49,7 +49,7 @@ def build_model(preset_name: str, device: str):
 
     torch.manual_seed(0)
     dev = resolve_device(device)
-    return MELDAE(preset(preset_name)).to(dev).eval(), dev
+    return MELDAE(preset(preset_name, pretrained=False)).to(dev).eval(), dev  # speed needs no weights
 
 
 def model_only_fps(preset_name: str, device: str, frames: int, batch_size: int | None) -> float:

@@ -68,7 +68,7 @@ def _autocast(device: torch.device) -> contextlib.AbstractContextManager:
 def bench_preset(name: str, args: argparse.Namespace, device: torch.device) -> dict[str, float]:
     """Frames/s of the raw backbone, inference (both paths) and a training step for a preset."""
     torch.manual_seed(0)
-    model = MELDAE(preset(name, num_frames=args.frames)).to(device).eval()
+    model = MELDAE(preset(name, num_frames=args.frames, pretrained=False)).to(device).eval()  # speed needs no weights
     cfg, B, T = model.cfg, args.batch, args.frames
     frames = torch.randn(B, T, 3, cfg.img_size, cfg.img_size, device=device)  # (B, T, 3, S, S)
     flat = frames.flatten(0, 1)  # (B*T, 3, S, S)

@@ -87,7 +87,7 @@ def run_preset(name: str, data: Path, args, cache_dir: Path | None) -> dict:
     from meldae.train.loop import Trainer
     from meldae.train.run import build_window_dataset
 
-    model_cfg, train_cfg = resolve_configs(name, None, {}, {
+    model_cfg, train_cfg = resolve_configs(name, None, {"pretrained": False}, {  # speed needs no weights
         "epochs": 1, "batch_size": args.batch_size, "num_workers": args.num_workers,
         "max_steps_per_epoch": args.steps + 1, "warmup_steps": 0})
     dataset = build_window_dataset(discover_clips(data), model_cfg, train_cfg, cache_dir)

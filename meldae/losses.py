@@ -177,6 +177,7 @@ def multitask_loss(
     lam: float = 1.0,
     boundary_weight: float = 10.0,
     use_state_loss: bool = True,
+    state_alpha: float = 0.25,
 ) -> LossBreakdown:
     """``w1·focal(ME) + w2·focal(state) + w3·L_loc`` (paper eq. 1).
 
@@ -190,10 +191,12 @@ def multitask_loss(
         lam, boundary_weight: BAL's λ and W.
         use_state_loss: False drops the state term from the total (ablation); its value
             is still reported.
+        state_alpha: the focal α of the state term (the paper's 0.25 down-weights the
+            speaking class, which suits rare positives, not a near-balanced task).
     """
     w_me, w_state, w_loc = weights
     me = focal_loss(out.me_logit, targets["me_label"].to(out.me_logit.device))
-    state = focal_loss(out.state_logits, targets["speaking"].to(out.state_logits.device))
+    state = focal_loss(out.state_logits, targets["speaking"].to(out.state_logits.device), alpha=state_alpha)
     me_mask = targets["me_mask"].to(out.loc_logits.device)
     boundary_mask = targets.get("boundary_mask")
     if loc_loss == "bal" and boundary_mask is not None:

@@ -234,3 +234,26 @@ def evaluate_spotting(
         report.update({f"tp_{ctx}": tp, f"fp_{ctx}": fp, f"fn_{ctx}": fn})
     report["f1_dr"] = f1_dr(float(report["f1_speaking"]), float(report["f1_listening"]))
     return report
+
+
+def frame_auc(scores: Any, labels: Any) -> float | None:
+    """Area under the ROC curve of per-frame scores against 0/1 labels (ties count half).
+
+    The probability that a random positive frame scores above a random negative one: 0.5 is
+    chance whatever the threshold. None when the labels hold only one class.
+    """
+    s, y = _flat(scores).astype(np.float64), _flat(labels) > 0.5
+    if len(s) != len(y):
+        raise ValueError(f"{len(s)} scores for {len(y)} labels")
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return None
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s))
+    sorted_s = s[order]
+    # average ranks over ties (1-based)
+    starts = np.flatnonzero(np.concatenate([[True], sorted_s[1:] != sorted_s[:-1]]))
+    ends = np.concatenate([starts[1:], [len(s)]])
+    for a, b in zip(starts, ends):
+        ranks[order[a:b]] = 0.5 * (a + 1 + b)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

@@ -1,4 +1,5 @@
-"""LBP-TOP / LBP-SIP spotting on a clip folder, measured by the same code as the model.
+"""Baseline spotting (LBP-TOP, LBP-SIP, frame difference) on a clip folder, measured by the
+same code as the model.
 
 The baseline has nothing to train; what it has to choose — the comparison interval ``k``,
 the score threshold, ``min_length`` and ``merge_gap`` — is chosen on the validation split
@@ -11,26 +12,40 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from meldae.baselines.lbp import METHODS, LBPSettings, frame_features, mdmd_scores
+from meldae.baselines.framediff import frame_diff_scores, grey_volume
+from meldae.baselines.lbp import METHODS as LBP_METHODS
+from meldae.baselines.lbp import LBPSettings, frame_features, mdmd_scores
 
 log = logging.getLogger(__name__)
 
 #: Comparison intervals tried on validation (frames; MEs last 0.2-0.5 s).
 INTERVALS = (2, 3, 5, 8)
+#: Every baseline: the two LBP ones of the paper's Table 2 and the plain frame difference.
+METHODS = (*LBP_METHODS, "frame-diff")
 
 
 def feature_cache(clips, method: str, settings: LBPSettings) -> dict[str, Any]:
-    """Per-frame LBP features of every clip, by clip name (computed once, reused per k)."""
-    return {clip.name: frame_features(clip.crops, method, settings) for clip in clips}
+    """Per-frame features of every clip, by clip name (computed once, reused per k): LBP
+    histograms, or for ``frame-diff`` the grey frames themselves."""
+    if method == "frame-diff":
+        return {clip.name: ("frame-diff", grey_volume(clip.crops, settings.size)) for clip in clips}
+    return {clip.name: (method, frame_features(clip.crops, method, settings)) for clip in clips}
 
 
 def scores_for(clips, features: dict[str, Any], interval: int):
     """The baseline's ``ClipScores`` of every clip for comparison interval ``interval``."""
     from meldae.scores import ClipScores
 
-    return [ClipScores.from_arrays(mdmd_scores(features[clip.name], interval, clip.face_found),
-                                   face_found=clip.face_found, fps=clip.fps or 0, name=clip.name)
-            for clip in clips]
+    out = []
+    for clip in clips:
+        method, values = features[clip.name]
+        if method == "frame-diff":
+            loc, state = frame_diff_scores(values, interval, clip.face_found)
+        else:
+            loc, state = mdmd_scores(values, interval, clip.face_found), None
+        out.append(ClipScores.from_arrays(loc, state, face_found=clip.face_found,
+                                          fps=clip.fps or 0, name=clip.name))
+    return out
 
 
 def tune_on_validation(val_clips, method: str, settings: LBPSettings,
@@ -61,7 +76,7 @@ def run_baseline(method: str, data_dir: Path, split: str = "test", crop_size: in
     """Run a baseline on a clip folder: tune on ``val``, report on ``split``.
 
     Args:
-        method: ``lbp-top`` or ``lbp-sip``.
+        method: ``lbp-top``, ``lbp-sip`` or ``frame-diff``.
         data_dir: the clip folder (subject split as the trainer makes it: splits.csv, else
             ``val_fraction`` / ``test_fraction`` / ``seed``).
         split: the split to report (``test`` by default; ``all`` for every clip).

@@ -46,6 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="mean number of micro-expressions per 10 s (default 2.5)")
     p.add_argument("--me-scale", type=float, default=1.0,
                    help="multiply ME amplitudes (default 1: about 2-3.5 px at 320 px)")
+    p.add_argument("--prefix", default="synth",
+                   help="clip names are PREFIX_sNN_MM (default synth); give each source its "
+                   "own prefix to put clips of several sources in one folder")
     p.set_defaults(func=run_synth)
 
 
@@ -68,7 +71,7 @@ def run_synth(args: argparse.Namespace) -> int:
     written = synthesize_clips(args.out, args.clips, args.seed, source=args.source,
                                frames=args.frames, fps=fps, size=args.size,
                                mes_per_10s=args.mes_per_10s, me_scale=args.me_scale,
-                               progress=progress)
+                               progress=progress, prefix=args.prefix)
     mes = [e for clip in written for e in clip.plan.mes]
     speaking_mes = sum(e.speaking for e in mes)
     frames = sum(clip.plan.n_frames for clip in written)

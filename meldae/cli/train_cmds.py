@@ -58,6 +58,12 @@ def _add_train(subparsers) -> None:
                    help="bal, focal_tversky, bce, iou, mae, mse or smooth_l1")
     p.add_argument("--lam", type=float, default=None, help="BAL boundary weight λ")
     p.add_argument("--num-queries", type=int, default=None, help="N, enhancer query tokens")
+    p.add_argument("--pretrained", action=argparse.BooleanOptionalAction, default=None,
+                   help="start the backbone from ImageNet weights (timm: the Hugging Face "
+                   "cache, else a download); default: the preset's (paper: yes)")
+    p.add_argument("--weights", type=Path, default=None, dest="weights_path", metavar="FILE",
+                   help="start the backbone from a local timm state dict (.safetensors, "
+                   ".pth/.pt/.bin or .npz); wins over --pretrained")
     p.add_argument("--num-workers", type=int, default=None)
     p.add_argument("--seed", type=int, default=None)
     p.set_defaults(func=cmd_train)
@@ -93,7 +99,15 @@ def _configs_for_train(args):
         return model_cfg, train_cfg
     model_flags = {"num_queries": args.num_queries}
     if getattr(args, "init_from", None) is not None:
+        if args.pretrained or args.weights_path is not None:
+            from meldae.train.config import ConfigError
+
+            raise ConfigError("--init-from starts every weight from the checkpoint: drop "
+                              "--pretrained / --weights, or drop --init-from")
         return _configs_for_fine_tuning(args, model_flags)
+    weights = args.weights_path
+    model_flags.update(pretrained=args.pretrained,
+                       weights_path=None if weights is None else str(weights.resolve()))
     return resolve_configs(args.preset or "lite", args.config, model_flags, _train_flags(args))
 
 
@@ -260,11 +274,13 @@ def cmd_experiment(args) -> int:
 
 
 def _add_baseline(subparsers) -> None:
-    p = subparsers.add_parser("baseline", help="LBP-TOP / LBP-SIP spotting baselines",
+    p = subparsers.add_parser("baseline", help="LBP-TOP / LBP-SIP / frame-difference baselines",
                               description="Spot MEs with LBP-TOP or LBP-SIP features and an "
-                              "MDMD-style feature difference; the threshold is chosen on the "
-                              "validation split, the metrics are computed on --split.")
-    p.add_argument("method", choices=("lbp-top", "lbp-sip"))
+                              "MDMD-style feature difference, or with plain frame differences "
+                              "(frame-diff, which also scores speaking from the mouth region); "
+                              "the threshold is chosen on the validation split, the metrics "
+                              "are computed on --split.")
+    p.add_argument("method", choices=("lbp-top", "lbp-sip", "frame-diff"))
     p.add_argument("data", type=Path, help="clip folder")
     p.add_argument("--split", default="test", choices=("train", "val", "test", "all"))
     p.add_argument("--json", type=Path, default=None, dest="json_out")

@@ -130,7 +130,8 @@ def _annotations(plan: ClipPlan):
 def synthesize_clips(out_dir: str | Path, clips: int, seed: int, source: str | Path | None = None,
                      frames: int = 300, fps: Fraction | float | int | str = 30, size: int = 320,
                      mes_per_10s: float = 2.5, me_scale: float = 1.0,
-                     progress: Callable[[int, int], None] | None = None) -> list[SynthClip]:
+                     progress: Callable[[int, int], None] | None = None,
+                     prefix: str = "synth") -> list[SynthClip]:
     """Write a synthetic clip folder; returns what was written per clip (see ``synthesize``)."""
     out_dir = Path(out_dir)
     rate = as_fps(fps)
@@ -146,7 +147,7 @@ def synthesize_clips(out_dir: str | Path, clips: int, seed: int, source: str | P
     for clip_idx in range(clips):
         subject_idx = clip_idx // CLIPS_PER_SUBJECT
         subject = f"s{subject_idx + 1:02d}"
-        name = f"synth_{subject}_{clip_idx % CLIPS_PER_SUBJECT + 1:02d}"
+        name = f"{prefix}_{subject}_{clip_idx % CLIPS_PER_SUBJECT + 1:02d}"
         rng = np.random.default_rng([seed, clip_idx])
         plan = plan_clip(rng, frames, rate, size, quota, mes_per_10s, me_scale)
         video_path = out_dir / f"{name}.mp4"
@@ -179,7 +180,7 @@ def synthesize_clips(out_dir: str | Path, clips: int, seed: int, source: str | P
 def synthesize(out_dir: str | Path, clips: int, seed: int, source: str | Path | None = None,
                frames: int = 300, fps: Fraction | float | int | str = 30, size: int = 320,
                mes_per_10s: float = 2.5, me_scale: float = 1.0,
-               progress: Callable[[int, int], None] | None = None) -> list:
+               progress: Callable[[int, int], None] | None = None, prefix: str = "synth") -> list:
     """Write ``clips`` synthetic clips (video + ELAN + splits.csv) into ``out_dir``.
 
     Args:
@@ -195,6 +196,8 @@ def synthesize(out_dir: str | Path, clips: int, seed: int, source: str | Path | 
         me_scale: multiplies every ME's amplitude (1: about 2-3.5 px at the apex for
             ``size=320``; speech opens the mouth by up to ~20 px).
         progress: ``progress(clips_done, clips_total)`` after each clip.
+        prefix: clip names are ``<prefix>_s<NN>_<MM>`` (clips from several sources can then
+            share a folder).
 
     Returns:
         One ``ClipInfo`` per clip, in order; ``split`` is None (``splits.csv`` names the
@@ -203,7 +206,7 @@ def synthesize(out_dir: str | Path, clips: int, seed: int, source: str | Path | 
     from meldae.data.clipfolder import ClipInfo
 
     written = synthesize_clips(out_dir, clips, seed, source, frames, fps, size, mes_per_10s,
-                               me_scale, progress)
+                               me_scale, progress, prefix)
     return [ClipInfo(name=c.name, video_path=c.video_path, eaf_path=c.eaf_path,
                      subject=c.subject, split=None) for c in written]
 

@@ -114,10 +114,25 @@ class CachedEncoderRunner(WindowRunner):
             slots = torch.as_tensor(idx % self.capacity, device=self._cls.device)
             cls = self._cls[slots]                                               # (B, T, E)
             grid = self._grid[slots]                                             # (B, T, E, h, w)
-            f_global = self.model.temporal(cls)                                  # (B, T, D)
-            f_enhanced, attention, evidence = self.model.enhancer(grid, need_attention=True)  # (B,N,D), (B,N,T,G,G), (B,T,D)
+            flow = self._flow(ring, starts)                                      # (B, T, G*G, C) or None
+            f_global = self.model.temporal(cls, flow)                            # (B, T, D)
+            f_enhanced, attention, evidence = self.model.enhancer(grid, need_attention=True, flow=flow)  # (B,N,D), (B,N,T,G,G), (B,T,D)
             out = self.model.forward_head(MELDAEFeatures(f_global, f_enhanced, attention, evidence))
         return _to_numpy(out, self.grid)
+
+
+    def _flow(self, ring: CropRing, starts: list[int]) -> Any:
+        """The windows' region flow (``meldae.model.flow``), or None when the model has none.
+
+        Flow is a property of the window (its references are clamped to the window's
+        edges), so it is computed from the window's frames, as ``WindowRunner`` does.
+        """
+        import torch
+
+        if getattr(self.model, "flow", None) is None:
+            return None
+        windows = np.stack([ring.window(s, self.num_frames) for s in starts])  # (B, T, S, S, 3)
+        return self.model.flow(self.model.prepare(torch.from_numpy(windows)))  # (B, T, G*G, C)
 
 
 def make_runner(model: Any, device: Any, capacity: int) -> WindowRunner:

@@ -44,6 +44,11 @@ class MELDAEConfig:
     # Deviation-from-window-mean features beside the CLS vectors (meldae.model.temporal) and
     # the region tokens (meldae.model.enhancer): how a frame departs from its window.
     motion_features: bool = True
+    # Region flow (meldae.model.flow): parameter-free Lucas-Kanade flow per face region fed to
+    # the temporal model and the enhancer's region tokens. Not in the paper; on in the CPU
+    # presets because a from-scratch backbone alone does not carry motion from one face to
+    # another (held-out person, docs/bench-train.md).
+    region_flow: bool = False
     # Extra keyword arguments for timm.create_model, e.g. (("depth", 2),) for the tiny preset.
     backbone_kwargs: tuple[tuple[str, Any], ...] = field(default=())
 
@@ -98,18 +103,19 @@ def config_from_dict(data: dict[str, Any]) -> MELDAEConfig:
 
 
 _PRESET_VALUES: dict[str, dict[str, Any]] = {
-    # ViT-B/16 at 224: 14x14 patches, adaptive-pooled to the paper's 10x10 grid.
-    "paper": dict(backbone="vit_base_patch16_224", img_size=224, num_frames=32, region_grid=10,
-                  lstm_hidden=384, num_heads=8),
+    # ViT-B/16 at 224, ImageNet weights as in the paper (offline: --weights FILE or
+    # --no-pretrained); 14x14 patches, adaptive-pooled to the paper's 10x10 grid.
+    "paper": dict(backbone="vit_base_patch16_224", pretrained=True, img_size=224, num_frames=32,
+                  region_grid=10, lstm_hidden=384, num_heads=8),
     # The first 4 blocks of ViT-Ti/16 at 160: 10x10 patches = the 10x10 grid directly; about
     # 3 M parameters (6 MB in fp16), fast enough to run and to fine-tune on a laptop CPU.
     "lite": dict(backbone="vit_tiny_patch16_224", img_size=160, num_frames=32, region_grid=10,
-                 lstm_hidden=96, num_heads=6, backbone_kwargs=(("depth", 4),)),
+                 lstm_hidden=96, num_heads=6, backbone_kwargs=(("depth", 4),), region_flow=True),
     # Two-block ViT-Ti/16 at 64: 4x4 patches, G=4, T=32; for tests and CPU smoke runs. T is
     # the paper's: with T=16 a 0.5-s ME fills the whole window and the model learnt the
     # synthetic MEs far worse (docs/bench-train.md).
     "tiny": dict(backbone="vit_tiny_patch16_224", img_size=64, num_frames=32, region_grid=4,
-                 lstm_hidden=32, num_heads=4, backbone_kwargs=(("depth", 2),)),
+                 lstm_hidden=32, num_heads=4, backbone_kwargs=(("depth", 2),), region_flow=True),
 }
 
 

@@ -33,9 +33,12 @@ from meldae.model.layers import MLP, CrossAttention, sinusoidal_code
 class RegionPooling(nn.Module):
     """Patch grids (B, T, E, h, w) -> F_regional (B, T*G*G, D)."""
 
-    def __init__(self, in_dim: int, dim: int, grid: int, num_frames: int, motion: bool = True) -> None:
+    def __init__(self, in_dim: int, dim: int, grid: int, num_frames: int, motion: bool = True,
+                 flow_channels: int = 0) -> None:
         super().__init__()
         self.grid = grid
+        # Each region's own flow (meldae.model.flow) added to its token.
+        self.flow = nn.Linear(flow_channels, dim) if flow_channels else None
         # Deviation of each region from its window mean (see the module docstring).
         self.motion = nn.Linear(in_dim, dim) if motion else None
         # The frame code for windows up to num_frames long, computed once (not saved).
@@ -46,8 +49,8 @@ class RegionPooling(nn.Module):
         self.region_embed = nn.Parameter(torch.zeros(grid * grid, dim))  # (G*G, D)
         nn.init.trunc_normal_(self.region_embed, std=0.02)
 
-    def forward(self, grid: Tensor) -> Tensor:
-        """Patch grids (B, T, E, h, w) -> F_regional (B, T*G*G, D)."""
+    def forward(self, grid: Tensor, flow: Tensor | None = None) -> Tensor:
+        """Patch grids (B, T, E, h, w) [, region flow (B, T, G*G, C)] -> F_regional (B, T*G*G, D)."""
         B, T, E, h, w = grid.shape
         pooled = F.adaptive_avg_pool2d(grid.reshape(B * T, E, h, w), self.grid)  # (B*T, E, G, G)
         regions = pooled.flatten(2).transpose(1, 2).reshape(B, T, self.grid**2, E)  # (B, T, G*G, E)
@@ -55,6 +58,8 @@ class RegionPooling(nn.Module):
         if self.motion is not None:
             deviation = regions - regions.mean(dim=1, keepdim=True)  # (B, T, G*G, E)
             projected = projected + self.motion(deviation)  # (B, T, G*G, D)
+        if self.flow is not None:
+            projected = projected + self.flow(flow.to(projected.dtype))  # (B, T, G*G, D)
         regions = projected
         time_code = self._time_code(T).to(regions.dtype)  # (T, D)
         regions = regions + self.region_embed.to(regions.dtype) + time_code[:, None, :]  # (B, T, G*G, D)
@@ -72,24 +77,25 @@ class MEEnhancer(nn.Module):
     """Region pooling + N learnable queries cross-attending to F_regional."""
 
     def __init__(self, in_dim: int, dim: int, grid: int, num_frames: int, num_queries: int, num_heads: int,
-                 dropout: float = 0.0, motion: bool = True) -> None:
+                 dropout: float = 0.0, motion: bool = True, flow_channels: int = 0) -> None:
         super().__init__()
         self.grid = grid
-        self.pool = RegionPooling(in_dim, dim, grid, num_frames, motion)
+        self.pool = RegionPooling(in_dim, dim, grid, num_frames, motion, flow_channels)
         self.queries = nn.Parameter(torch.zeros(num_queries, dim))  # (N, D)
         nn.init.trunc_normal_(self.queries, std=0.02)
         self.attn = CrossAttention(dim, num_heads, dropout)
         self.mlp = MLP(dim, 2 * dim, dim, dropout)
         self.evidence = nn.Linear(dim, dim)
 
-    def forward(self, grid: Tensor, need_attention: bool = True) -> tuple[Tensor, Tensor | None, Tensor]:
-        """Patch grids (B, T, E, h, w) -> F_enhanced (B, N, D), attention or None, frame evidence (B, T, D).
+    def forward(self, grid: Tensor, need_attention: bool = True,
+                flow: Tensor | None = None) -> tuple[Tensor, Tensor | None, Tensor]:
+        """Patch grids (B, T, E, h, w) [, region flow] -> F_enhanced (B, N, D), attention or None, frame evidence (B, T, D).
 
         ``need_attention=False`` returns no attention map (the map is still computed: the
         frame evidence needs it).
         """
         B, T = grid.shape[:2]
-        f_regional = self.pool(grid)  # (B, T*G*G, D)
+        f_regional = self.pool(grid, flow)  # (B, T*G*G, D)
         tokens = self.queries.to(f_regional.dtype).expand(B, -1, -1)  # (B, N, D)
         attended, weights, sources = self.attn.forward_with_sources(tokens, f_regional)  # (B,N,D), (B,N,L), (B,L,D)
         tokens = tokens + attended  # (B, N, D)
@@ -107,7 +113,8 @@ class NoEnhancer(nn.Module):
         super().__init__()
         self.dim = dim
 
-    def forward(self, grid: Tensor, need_attention: bool = True) -> tuple[Tensor, None, Tensor]:
+    def forward(self, grid: Tensor, need_attention: bool = True,
+                flow: Tensor | None = None) -> tuple[Tensor, None, Tensor]:
         """Patch grids (B, T, E, h, w) -> empty F_enhanced (B, 0, D), None, zero evidence (B, T, D)."""
         B, T = grid.shape[:2]
         return grid.new_zeros(B, 0, self.dim), None, grid.new_zeros(B, T, self.dim)  # (B, 0, D), (B, T, D)

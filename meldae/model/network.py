@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from meldae.model.backbone import build_frame_encoder
 from meldae.model.config import MELDAEConfig
 from meldae.model.enhancer import MEEnhancer, NoEnhancer
+from meldae.model.flow import FLOW_CHANNELS, RegionFlow
 from meldae.model.fusion import FrameFusion, GlobalOnlyFusion, MultiTaskHead
 from meldae.model.temporal import BiLSTMTemporal, LinearTemporal
 
@@ -61,13 +62,17 @@ class MELDAE(nn.Module):
         self.cfg = cfg
         self.encoder = build_frame_encoder(cfg)
         E, D = self.encoder.embed_dim, cfg.dim
+        # Region flow (not in the paper; meldae.model.flow): None when switched off.
+        self.flow = RegionFlow(cfg.region_grid, cfg.img_size) if cfg.region_flow else None
+        channels = FLOW_CHANNELS if cfg.region_flow else 0
+        flow_dim = channels * cfg.region_grid**2
         self.temporal = (
-            BiLSTMTemporal(E, cfg.lstm_hidden, cfg.dropout, cfg.motion_features) if cfg.use_lstm
-            else LinearTemporal(E, D, cfg.dropout, cfg.motion_features)
+            BiLSTMTemporal(E, cfg.lstm_hidden, cfg.dropout, cfg.motion_features, flow_dim) if cfg.use_lstm
+            else LinearTemporal(E, D, cfg.dropout, cfg.motion_features, flow_dim)
         )
         self.enhancer = (
             MEEnhancer(E, D, cfg.region_grid, cfg.num_frames, cfg.num_queries, cfg.num_heads, cfg.dropout,
-                       cfg.motion_features)
+                       cfg.motion_features, channels)
             if cfg.use_enhancer else NoEnhancer(D)
         )
         self.fusion = (
@@ -110,10 +115,11 @@ class MELDAE(nn.Module):
         if frames.ndim != 5 or frames.shape[2] != 3:
             raise ValueError(f"expected frames (B, T, 3, S, S), got shape {tuple(frames.shape)}")
         B, T = frames.shape[:2]
+        flow = self.flow(frames) if self.flow is not None else None  # (B, T, G*G, C) or None
         cls, grid = self.encoder(frames.flatten(0, 1))  # (B*T, E), (B*T, E, h, w)
-        f_global = self.temporal(cls.view(B, T, -1))  # (B, T, D)
+        f_global = self.temporal(cls.view(B, T, -1), flow)  # (B, T, D)
         grid = grid.view(B, T, *grid.shape[1:])  # (B, T, E, h, w)
-        f_enhanced, attention, evidence = self.enhancer(grid, need_attention=need_attention)  # (B,N,D), (B,N,T,G,G), (B,T,D)
+        f_enhanced, attention, evidence = self.enhancer(grid, need_attention=need_attention, flow=flow)  # (B,N,D), (B,N,T,G,G), (B,T,D)
         return MELDAEFeatures(f_global, f_enhanced, attention, evidence)
 
     def forward_head(self, features: MELDAEFeatures) -> MELDAEOutput:

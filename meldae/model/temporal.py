@@ -16,19 +16,23 @@ class MotionInput(nn.Module):
     to separate (docs/bench-train.md).
     """
 
-    def __init__(self, in_dim: int, motion: bool) -> None:
+    def __init__(self, in_dim: int, motion: bool, flow_dim: int = 0) -> None:
         super().__init__()
         self.norm = nn.LayerNorm(in_dim)
         self.motion_norm = nn.LayerNorm(in_dim) if motion else None
-        self.out_dim = 2 * in_dim if motion else in_dim
+        # Region flow of the whole face (B, T, G*G*C) embedded to E (meldae.model.flow).
+        self.flow = nn.Sequential(nn.LayerNorm(flow_dim), nn.Linear(flow_dim, in_dim), nn.GELU()) if flow_dim else None
+        self.out_dim = in_dim * (1 + bool(motion) + bool(flow_dim))
 
-    def forward(self, cls: Tensor) -> Tensor:
-        """CLS vectors (B, T, E) -> (B, T, E) or, with motion, (B, T, 2E)."""
-        x = self.norm(cls)  # (B, T, E)
-        if self.motion_norm is None:
-            return x
-        deviation = cls - cls.mean(dim=1, keepdim=True)  # (B, T, E)
-        return torch.cat([x, self.motion_norm(deviation)], dim=-1)  # (B, T, 2E)
+    def forward(self, cls: Tensor, flow: Tensor | None = None) -> Tensor:
+        """CLS vectors (B, T, E) [and region flow (B, T, G*G, C)] -> (B, T, out_dim)."""
+        parts = [self.norm(cls)]  # (B, T, E)
+        if self.motion_norm is not None:
+            deviation = cls - cls.mean(dim=1, keepdim=True)  # (B, T, E)
+            parts.append(self.motion_norm(deviation))
+        if self.flow is not None:
+            parts.append(self.flow(flow.flatten(2).to(cls.dtype)))  # (B, T, E)
+        return torch.cat(parts, dim=-1)  # (B, T, out_dim)
 
 
 class BiLSTMTemporal(nn.Module):
@@ -38,28 +42,30 @@ class BiLSTMTemporal(nn.Module):
     every call costs more (cuDNN re-packs them) than the float32 recurrence over T steps.
     """
 
-    def __init__(self, in_dim: int, hidden: int, dropout: float = 0.0, motion: bool = True) -> None:
+    def __init__(self, in_dim: int, hidden: int, dropout: float = 0.0, motion: bool = True,
+                 flow_dim: int = 0) -> None:
         super().__init__()
-        self.input = MotionInput(in_dim, motion)
+        self.input = MotionInput(in_dim, motion, flow_dim)
         self.lstm = nn.LSTM(self.input.out_dim, hidden, batch_first=True, bidirectional=True)
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, cls: Tensor) -> Tensor:
-        """CLS vectors (B, T, E) -> F_global (B, T, D)."""
+    def forward(self, cls: Tensor, flow: Tensor | None = None) -> Tensor:
+        """CLS vectors (B, T, E) [, region flow (B, T, G*G, C)] -> F_global (B, T, D)."""
         with torch.autocast(cls.device.type, enabled=False):
-            f_global, _ = self.lstm(self.input(cls.float()))  # (B, T, D) float32
+            f_global, _ = self.lstm(self.input(cls.float(), flow))  # (B, T, D) float32
         return self.drop(f_global)
 
 
 class LinearTemporal(nn.Module):
     """Ablation "w/o Bi-LSTM": a per-frame linear projection, (B, T, E) -> (B, T, D)."""
 
-    def __init__(self, in_dim: int, out_dim: int, dropout: float = 0.0, motion: bool = True) -> None:
+    def __init__(self, in_dim: int, out_dim: int, dropout: float = 0.0, motion: bool = True,
+                 flow_dim: int = 0) -> None:
         super().__init__()
-        self.input = MotionInput(in_dim, motion)
+        self.input = MotionInput(in_dim, motion, flow_dim)
         self.proj = nn.Linear(self.input.out_dim, out_dim)
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, cls: Tensor) -> Tensor:
-        """CLS vectors (B, T, E) -> F_global (B, T, D)."""
-        return self.drop(self.proj(self.input(cls)))  # (B, T, D)
+    def forward(self, cls: Tensor, flow: Tensor | None = None) -> Tensor:
+        """CLS vectors (B, T, E) [, region flow (B, T, G*G, C)] -> F_global (B, T, D)."""
+        return self.drop(self.proj(self.input(cls, flow)))  # (B, T, D)

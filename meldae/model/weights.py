@@ -116,8 +116,9 @@ def _from_hub(cfg: MELDAEConfig) -> nn.Module:
         f"{cfg.backbone}: pretrained ImageNet weights are not available: {reason}. "
         f"Either connect to the internet once (timm then downloads them into the Hugging Face "
         f"cache {_hf_cache_dir()}; point HF_HOME or HF_HUB_CACHE at a cache that holds "
-        f"{hub_id or cfg.backbone}), or pass weights_path=<local .safetensors/.pth/.bin/.npz "
-        f"file of {cfg.backbone}>."
+        f"{hub_id or cfg.backbone}), or use a local .safetensors/.pth/.bin/.npz file of "
+        f"{cfg.backbone} (meldae train --weights FILE; weights_path in a config file). "
+        f"--no-pretrained trains the backbone from scratch instead."
     )
 
 

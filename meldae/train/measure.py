@@ -103,11 +103,33 @@ def measure(clips: list[EvalClip], scores: list[ClipScores], post: PostProcessin
     if scores and all(s.state is not None for s in scores):
         report["acc_state"] = accuracy_state([s.state for s in scores],
                                              [c.speaking for c in clips])
+        report["auc_state"] = _face_frame_auc(scores, [s.state for s in scores],
+                                              [c.speaking for c in clips])
+    report["auc_loc"] = _face_frame_auc(scores, [s.loc for s in scores],
+                                        [_me_mask(c) for c in clips])
     per_class = _uf1_counts(clips, preds, iou_threshold)
     if per_class is not None:
         report["uf1"] = uf1(per_class)
         report["uf1_classes"] = sorted(per_class)
     return report
+
+
+def _face_frame_auc(scores: list[ClipScores], values: list[np.ndarray],
+                    labels: list[np.ndarray]) -> float | None:
+    """Frame-level ROC AUC over the scored frames that have a face (None: one class only)."""
+    from meldae.metrics import frame_auc
+
+    keep = [np.isfinite(v) & np.asarray(s.face_found, bool)[:len(v)] for s, v in zip(scores, values)]
+    return frame_auc([np.asarray(v)[k] for v, k in zip(values, keep)],
+                     [np.asarray(y)[:len(k)][k] for y, k in zip(labels, keep)])
+
+
+def _me_mask(clip: EvalClip) -> np.ndarray:
+    """(N,) bool: the frames inside a ground-truth ME."""
+    mask = np.zeros(clip.n_frames, bool)
+    for onset, offset in clip.me_segments:
+        mask[onset:offset + 1] = True
+    return mask
 
 
 def per_clip(clips: list[EvalClip], scores: list[ClipScores], post: PostProcessing,

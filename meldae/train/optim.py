@@ -89,7 +89,7 @@ def batch_losses(out, batch: dict[str, torch.Tensor], cfg: TrainConfig) -> dict[
     parts = multitask_loss(out, targets, weights=(cfg.w_me, cfg.w_state, cfg.w_loc),
                            loc_loss=cfg.loc_loss, lam=cfg.lam,
                            boundary_weight=cfg.boundary_weight,
-                           use_state_loss=cfg.use_state_loss)
+                           use_state_loss=cfg.use_state_loss, state_alpha=cfg.state_alpha)
     return {"loss": parts.total, "loss_me": parts.me.detach(),
             "loss_state": parts.state.detach(), "loss_loc": parts.loc.detach()}
 

@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 CSV_FIELDS = ("kind", "epoch", "step", "global_step", "loss", "loss_me", "loss_state",
               "loss_loc", "lr", "elapsed_s", "train_loss", "val_f1", "val_f1_dr",
-              "val_f1_speaking", "val_f1_listening", "val_acc_me", "val_acc_state")
+              "val_f1_speaking", "val_f1_listening", "val_acc_me", "val_acc_state",
+              "val_auc_state", "val_auc_loc")
 
 
 def _clean(value: Any) -> Any:

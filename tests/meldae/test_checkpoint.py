@@ -79,14 +79,15 @@ def test_other_config_names_first_mismatched_key_and_shapes(model, tmp_path):
         load_weights(other, st)
     message = str(info.value)
     assert message.startswith(str(st))
-    assert "'enhancer.pool.region_embed'" in message
-    assert "checkpoint shape (16, 64) vs model shape (25, 64)" in message
+    # the first parameter whose shape depends on G: the region flow's input norm (G*G*9)
+    assert "'temporal.input.flow.0.weight'" in message
+    assert "checkpoint shape (144,) vs model shape (225,)" in message
     # the same through a JSON file that does not describe the weights
     json_path = tmp_path / "ck.json"
     doc = json.loads(json_path.read_text())
     doc["model"]["region_grid"] = 5
     json_path.write_text(json.dumps(doc))
-    with pytest.raises(CheckpointError, match=r"region_embed'.*\(16, 64\) vs model shape \(25, 64\)"):
+    with pytest.raises(CheckpointError, match=r"flow.0.weight'.*\(144,\) vs model shape \(225,\)"):
         load_checkpoint(st)
 
 
