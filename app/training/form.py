@@ -25,6 +25,11 @@ log = logging.getLogger(__name__)
 
 DEVICES = ("auto", "cpu", "cuda")
 SHAPE_FROM_CHECKPOINT = "Disabled: the model's shape comes from the checkpoint being fine-tuned"
+IMAGENET_START = "ImageNet weights (backbone)"
+IMAGENET_TIP = ("A new model whose backbone starts from timm's ImageNet weights (the paper's "
+                "start; 1e-5 backbone learning rate). Needs the internet once, or the weights in "
+                "the Hugging Face cache; offline, use meldae train --weights FILE.")
+_IMAGENET, _SCRATCH = "@imagenet", "@scratch"   # item data of the two new-model choices
 
 
 def preset_settings(name: str, device: str = "auto") -> TrainingSettings:
@@ -55,8 +60,9 @@ class HyperParameterForm(QWidget):
         from meldae.train.config import LOCALISATION_LOSSES
 
         self.start_from = QComboBox(self)
-        self.start_from.setToolTip("Fine-tune the Review tab's model on these clips, or train "
-                                   "a new model from scratch")
+        self.start_from.setToolTip("Fine-tune the Review tab's model on these clips, start a "
+                                   "new model's backbone from ImageNet weights, or train a new "
+                                   "model from scratch")
         self._active: Path | None = None     # the Review tab's checkpoint
         self._start_problem: str | None = None
         self.preset = QComboBox(self)
@@ -140,15 +146,22 @@ class HyperParameterForm(QWidget):
         """Offer fine-tuning ``path`` (the Review tab's model); chosen when first offered."""
         path = None if path is None else Path(path)
         had_active, tuning = self._active is not None, self.init_from() is not None
+        previous = self.start_from.currentData()
         self._active = path
         self.start_from.blockSignals(True)
         self.start_from.clear()
         if path is not None:
             self.start_from.addItem(f"Active model ({path.stem})", str(path))
             self.start_from.setItemData(0, str(path), Qt.ItemDataRole.ToolTipRole)
-        self.start_from.addItem(f"New model (preset {self.preset.currentText()})", None)
-        self.start_from.setCurrentIndex(0 if path is not None and (tuning or not had_active)
-                                        else self.start_from.count() - 1)
+        self.start_from.addItem(IMAGENET_START, _IMAGENET)
+        self.start_from.setItemData(self.start_from.count() - 1, IMAGENET_TIP,
+                                    Qt.ItemDataRole.ToolTipRole)
+        self.start_from.addItem(f"New model (preset {self.preset.currentText()})", _SCRATCH)
+        if path is not None and (tuning or not had_active):
+            self.start_from.setCurrentIndex(0)
+        else:                                   # keep the user's choice of a new model
+            kept = self.start_from.findData(previous if previous == _IMAGENET else _SCRATCH)
+            self.start_from.setCurrentIndex(kept)
         self.start_from.blockSignals(False)
         self._on_start_from_changed()
 
@@ -160,7 +173,13 @@ class HyperParameterForm(QWidget):
     def init_from(self) -> Path | None:
         """The checkpoint to fine-tune, or None for a new model."""
         data = self.start_from.currentData()
-        return Path(data) if data else None
+        return Path(data) if data and data not in (_IMAGENET, _SCRATCH) else None
+
+    def pretrained(self) -> bool | None:
+        """A new model's backbone: ImageNet weights (True), from scratch (False); None when
+        fine-tuning."""
+        data = self.start_from.currentData()
+        return {_IMAGENET: True, _SCRATCH: False}.get(data)
 
     def _on_start_from_changed(self, *_args) -> None:
         """Fine-tuning: show the checkpoint's preset and N, and lock them."""
@@ -259,4 +278,4 @@ class HyperParameterForm(QWidget):
             lr_new=float(self.lr_new.text()), loc_loss=self.loc_loss.currentText(),
             lam=self.lam.value(), num_queries=self.num_queries.value(),
             max_steps=self.max_steps.value() or None, device=self.device.currentText(),
-            init_from=self.init_from())
+            init_from=self.init_from(), pretrained=self.pretrained())

@@ -37,6 +37,7 @@ class TrainingSettings:
     max_steps: int | None = None        # cap of optimiser steps per epoch (quick runs)
     device: str = "auto"                # auto | cpu | cuda | cuda:N
     init_from: Path | None = None       # fine-tune this checkpoint (its config fixes the model)
+    pretrained: bool | None = None      # new model: ImageNet backbone (True), scratch (False), preset's (None)
 
     def train_flags(self) -> list[str]:
         """The hyper-parameter flags of ``meldae train`` for a new run.
@@ -51,6 +52,8 @@ class TrainingSettings:
                   "--loc-loss", self.loc_loss, "--lam", repr(float(self.lam))]
         if not tuning:
             flags += ["--num-queries", str(self.num_queries)]
+            if self.pretrained is not None:
+                flags += ["--pretrained" if self.pretrained else "--no-pretrained"]
         if self.lr_backbone is not None:
             flags += ["--lr-backbone", repr(float(self.lr_backbone))]
         if self.max_steps is not None:

@@ -310,9 +310,10 @@ def test_start_from_defaults_to_the_active_model_and_locks_its_shape(qtbot, tmp_
     widget = TrainingTab(checkpoint_getter=lambda: five_query_checkpoint)
     qtbot.addWidget(widget)
     form = widget.form
-    assert form.start_from.count() == 2
+    assert form.start_from.count() == 3
     assert form.start_from.currentText() == "Active model (tuned-model)"
-    assert form.start_from.itemText(1) == "New model (preset tiny)"
+    assert form.start_from.itemText(1) == "ImageNet weights (backbone)"
+    assert form.start_from.itemText(2) == "New model (preset tiny)"
     assert form.init_from() == five_query_checkpoint
     assert (form.preset.currentText(), form.num_queries.value()) == ("tiny", 5)
     for control in (form.preset, form.num_queries):
@@ -323,20 +324,29 @@ def test_start_from_defaults_to_the_active_model_and_locks_its_shape(qtbot, tmp_
     parsed = build_parser().parse_args(args)
     assert parsed.init_from == five_query_checkpoint and parsed.preset is None
 
-    form.start_from.setCurrentIndex(1)                       # a new model after all
+    form.start_from.setCurrentIndex(2)                       # a new model after all
     assert form.init_from() is None and form.preset.isEnabled() and form.num_queries.isEnabled()
     assert form.num_queries.toolTip() != SHAPE_FROM_CHECKPOINT
     args = train_arguments(tmp_path / "d", tmp_path / "r", form.settings())
     assert "--init-from" not in args and args[args.index("--preset") + 1] == "tiny"
+    assert "--no-pretrained" in args and build_parser().parse_args(args).pretrained is False
     form.set_active_checkpoint(five_query_checkpoint)        # the user's choice is kept
-    assert form.init_from() is None
+    assert form.init_from() is None and form.start_from.currentIndex() == 2
+
+    form.start_from.setCurrentIndex(1)                       # ImageNet weights for the backbone
+    assert form.init_from() is None and form.preset.isEnabled()
+    args = train_arguments(tmp_path / "d", tmp_path / "r", form.settings())
+    parsed = build_parser().parse_args(args)
+    assert parsed.pretrained is True and parsed.init_from is None and parsed.preset == "tiny"
+    form.set_active_checkpoint(five_query_checkpoint)
+    assert form.start_from.currentText() == "ImageNet weights (backbone)"
     widget.shutdown()
 
 
 def test_start_from_without_a_model_or_with_a_broken_one(tab, tmp_path, own_clips):
     form = tab.form
     assert [form.start_from.itemText(i) for i in range(form.start_from.count())] == \
-        ["New model (preset lite)"]
+        ["ImageNet weights (backbone)", "New model (preset lite)"]
     assert form.init_from() is None and form.preset.isEnabled()
     tab.checkpoint_getter = lambda: tmp_path / "gone.safetensors"
     tab.clips.set_folder(own_clips)
