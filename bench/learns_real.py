@@ -57,10 +57,9 @@ def make_data(out: Path, videos: Path, train_clips: int, test_clips: int, frames
                                             ("single", TEST_SOURCE, test_clips, seed + 1)):
         infos = synthesize(data, clips=clips, seed=part_seed, source=videos / video,
                            frames=frames, size=size, prefix=prefix, mes_per_10s=mes_per_10s)
-        os.replace(data / "synth.json", data / f"synth-{prefix}.json")
         subjects = sorted({c.subject for c in infos})
         val = set(subjects[-val_subjects:]) if prefix == "wolf" else set()
-        rows += [(c.name, f"{prefix}_{c.subject}",
+        rows += [(c.name, c.subject,
                   "test" if prefix == "single" else "val" if c.subject in val else "train")
                  for c in infos]
     write_splits_csv(data / "splits.csv", rows)

@@ -148,6 +148,8 @@ def synthesize_clips(out_dir: str | Path, clips: int, seed: int, source: str | P
         subject_idx = clip_idx // CLIPS_PER_SUBJECT
         subject = f"s{subject_idx + 1:02d}"
         name = f"{prefix}_{subject}_{clip_idx % CLIPS_PER_SUBJECT + 1:02d}"
+        if prefix != "synth":                 # subjects of several sources stay apart
+            subject = f"{prefix}-{subject}"
         rng = np.random.default_rng([seed, clip_idx])
         plan = plan_clip(rng, frames, rate, size, quota, mes_per_10s, me_scale)
         video_path = out_dir / f"{name}.mp4"
@@ -170,10 +172,11 @@ def synthesize_clips(out_dir: str | Path, clips: int, seed: int, source: str | P
         log.debug("wrote %s (%d MEs)", video_path, len(plan.mes))
         if progress is not None:
             progress(clip_idx + 1, clips)
-    _write_text(out_dir / "splits.csv", _splits_csv(written))
+    _write_text(out_dir / "splits.csv", _splits_csv(written, out_dir / "splits.csv"))
     meta = _metadata(written, seed, rate, size, frames, source)
     clip_lines = ",\n  ".join(json.dumps(c) for c in meta.pop("clips"))
-    _write_text(out_dir / "synth.json", json.dumps(meta)[:-1] + f', "clips": [\n  {clip_lines}\n]}}\n')
+    meta_name = "synth.json" if prefix == "synth" else f"synth-{prefix}.json"
+    _write_text(out_dir / meta_name, json.dumps(meta)[:-1] + f', "clips": [\n  {clip_lines}\n]}}\n')
     return written
 
 
@@ -196,8 +199,10 @@ def synthesize(out_dir: str | Path, clips: int, seed: int, source: str | Path | 
         me_scale: multiplies every ME's amplitude (1: about 2-3.5 px at the apex for
             ``size=320``; speech opens the mouth by up to ~20 px).
         progress: ``progress(clips_done, clips_total)`` after each clip.
-        prefix: clip names are ``<prefix>_s<NN>_<MM>`` (clips from several sources can then
-            share a folder).
+        prefix: clip names are ``<prefix>_s<NN>_<MM>``; another prefix than ``synth`` also
+            names the subjects ``<prefix>-s<NN>`` and the event file ``synth-<prefix>.json``,
+            and keeps the rows of other clips in ``splits.csv``: clips from several sources
+            share one folder.
 
     Returns:
         One ``ClipInfo`` per clip, in order; ``split`` is None (``splits.csv`` names the
@@ -220,19 +225,29 @@ def _check_args(clips: int, frames: int, size: int) -> None:
         raise ValueError(f"size must be an even number of pixels >= 32, got {size}")
 
 
-def _splits_csv(written: list[SynthClip]) -> str:
+def _splits_csv(written: list[SynthClip], existing: Path) -> str:
+    """splits.csv rows of ``written``, after the rows of other clips already in ``existing``
+    (clips of another source or prefix in the same folder keep their subject and split)."""
+    from meldae.data.clipfolder import read_splits_csv
+
+    names = {clip.name for clip in written}
+    kept = {}
+    if existing.is_file():
+        kept = {clip: row for clip, row in read_splits_csv(existing).items() if clip not in names}
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["clip", "subject", "split"])
+    for clip, (subject, split) in kept.items():
+        writer.writerow([clip, subject, split or ""])
     for clip in written:
         writer.writerow([clip.name, clip.subject, ""])
     return buf.getvalue()
 
 
 def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    from meldae.atomic import atomic_write_text
+
+    atomic_write_text(path, text)
 
 
 def _metadata(written: list[SynthClip], seed: int, fps: Fraction, size: int, frames: int,
