@@ -89,8 +89,9 @@ def train(data: Path, run: Path, preset: str | None, epochs: int | None, extra: 
     seconds = time.perf_counter() - t0
     with open(run / "log.csv", newline="", encoding="utf-8") as f:
         log_rows = list(csv.DictReader(f))
-    return {"seconds": seconds, "command": "meldae " + " ".join(args + extra),
-            "epochs": [{k: _number(v) for k, v in row.items()} for row in log_rows]}
+    epochs = [{k: _number(v) for k, v in row.items() if v != ""}
+              for row in log_rows if row.get("kind") == "epoch"]
+    return {"seconds": seconds, "command": "meldae " + " ".join(args + extra), "epochs": epochs}
 
 
 def _number(text: str):
@@ -179,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
            "baselines": {} if args.skip_baselines else {
                m: baseline(m, data, args.out, args.baseline_crop)["overall"] for m in BASELINES},
            "torch_threads": args.threads or None}
-    losses = [e.get("train_loss") for e in trained["epochs"] if "train_loss" in e]
+    losses = [e["train_loss"] for e in trained["epochs"] if "train_loss" in e]
     doc["verdict"] = verdict(doc["model"]["test"], doc["baselines"])
     doc["verdict"]["loss_falls"] = bool(losses) and losses[-1] < losses[0]
     doc["total_s"] = time.perf_counter() - t0
