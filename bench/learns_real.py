@@ -101,10 +101,10 @@ def _number(text: str):
         return text
 
 
-def evaluate(data: Path, run: Path, threads: int) -> dict:
-    """``meldae evaluate DATA --checkpoint RUN/best.safetensors --split test``."""
-    out = run / "test-eval.json"
-    _meldae("evaluate", str(data), "--checkpoint", str(run / "best.safetensors"),
+def evaluate(data: Path, run: Path, threads: int, which: str = "best") -> dict:
+    """``meldae evaluate DATA --checkpoint RUN/<which>.safetensors --split test``."""
+    out = run / f"test-eval-{which}.json"
+    _meldae("evaluate", str(data), "--checkpoint", str(run / f"{which}.safetensors"),
             "--split", "test", "--json", str(out), threads=threads)
     return json.loads(out.read_text(encoding="utf-8"))
 
@@ -176,7 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     preset = args.preset or ("lite" if config["model"]["img_size"] == 160 else "custom")
     doc = {"data": json.loads((data / "learns_real.json").read_text(encoding="utf-8")),
            "model": {"preset": preset, "train": trained, "test": report["overall"],
-                     "postprocessing": report["postprocessing"]},
+                     "postprocessing": report["postprocessing"],
+                     # the last epoch too: validation on the training person picks epochs noisily
+                     "test_last": evaluate(data, run, args.threads, "last")["overall"]},
            "baselines": {} if args.skip_baselines else {
                m: baseline(m, data, args.out, args.baseline_crop)["overall"] for m in BASELINES},
            "torch_threads": args.threads or None}
