@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import json
-import os
+import sys
 import time
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -18,17 +19,8 @@ from meldae.project.export import batch_export
 FPS = Fraction(25)
 
 
-def _touch(path):
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
-
-
-def _folder(tmp_path, names, eaf=True):
-    """Empty but named videos (and EAFs): a project never opens them until a clip opens."""
-    for name in names:
-        _touch(tmp_path / f"{name}.mp4")
-        if eaf:
-            _touch(tmp_path / f"{name}.eaf")
-    return tmp_path
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # project_samples (importlib mode)
+from project_samples import clip_folder as _folder, touch as _touch  # noqa: E402
 
 
 def test_state_defaults_update_and_persist(tmp_path):

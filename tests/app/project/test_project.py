@@ -3,9 +3,10 @@ project informed (the Qt-free project code is tested in tests/meldae/test_projec
 
 from __future__ import annotations
 
-import os
+import sys
 import time
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -20,17 +21,8 @@ from meldae.project import ClipReview, ClipState, Project  # noqa: E402
 FPS = Fraction(25)
 
 
-def _touch(path):
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
-
-
-def _folder(tmp_path, names, eaf=True):
-    """Empty but named videos (and EAFs): a project never opens them until a clip opens."""
-    for name in names:
-        _touch(tmp_path / f"{name}.mp4")
-        if eaf:
-            _touch(tmp_path / f"{name}.eaf")
-    return tmp_path
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # project_samples (importlib mode)
+from project_samples import clip_folder as _folder  # noqa: E402
 
 
 def test_two_thousand_clips_open_quickly(tmp_path):
