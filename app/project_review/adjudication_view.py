@@ -190,9 +190,11 @@ class AdjudicationView(QDialog):
         item = self.model.items[row]
         decision = self.model.decision(key)
         adj = self.model.adjudication
-        taken = "" if decision is None else {
-            Side.A: adj.name_a, Side.B: adj.name_b,
-            Side.OWN: f"own {_describe(decision.own)}"}[decision.side]
+        taken = ""
+        if decision is not None:
+            who = {Side.A: adj.name_a, Side.B: adj.name_b, Side.OWN: "own"}[decision.side]
+            version = item.version(decision)
+            taken = f"{who} {_describe(version)}" if version is not None else f"{who} (none)"
         self.table.item(row, 4).setText(taken)
         self.lanes.set_highlight(key, item.lane, item.onset, item.offset, decision is not None,
                                  key == self.current_key())

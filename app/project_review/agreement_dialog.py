@@ -122,7 +122,7 @@ class AgreementDialog(QDialog):
             for c, text in enumerate(agreement_row(clip)):
                 self.table.setItem(r, c, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
-        notes = [f"{len(report.clips)} clips compared."]
+        notes = [f"{len(report.clips)} clip(s) compared."]
         if not report.overall.faces_known:
             notes.append("α counts every frame where no face data is cached (score the clips first).")
         for label, names in (("Only in A", report.only_a), ("Only in B", report.only_b),

@@ -90,5 +90,5 @@ class AdjudicationLanes(pg.PlotWidget):
 
     def show_range(self, onset: int, offset: int) -> None:
         """Zoom to frames ``onset..offset`` with some context."""
-        pad = max(10, (offset - onset + 1))
+        pad = max(40, 2 * (offset - onset + 1))
         self.setXRange(onset - pad, offset + 1 + pad, padding=0)

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
-    QDockWidget, QHBoxLayout, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout,
-    QWidget,
+    QDockWidget, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem,
+    QVBoxLayout, QWidget,
 )
 
 from app.project_review.tasks import TaskWorker
@@ -101,13 +101,16 @@ class ReviewNextDock(QDockWidget):
             item.setData(0, Qt.ItemDataRole.UserRole, rank - 1)
             item.setToolTip(2, s.describe())
             self.tree.addTopLevelItem(item)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
         for col in range(self.tree.columnCount()):
-            self.tree.resizeColumnToContents(col)
+            mode = QHeaderView.ResizeMode.Stretch if col == 1 else QHeaderView.ResizeMode.ResizeToContents
+            header.setSectionResizeMode(col, mode)
         counts = {k: sum(1 for s in suggestions if s.kind is k) for k in SuggestionKind}
         self.status.setText(
             f"{counts[SuggestionKind.PROPOSAL]} undecided proposals, "
             f"{counts[SuggestionKind.STRETCH]} high-score stretches, "
-            f"{counts[SuggestionKind.UNSCORED]} clips not scored" if suggestions
+            f"{counts[SuggestionKind.UNSCORED]} clip(s) not scored" if suggestions
             else "Nothing left to suggest: every proposal is decided.")
 
     def next_suggestion(self) -> Suggestion | None:

@@ -52,7 +52,7 @@ def test_keys_take_versions_and_undo_restores(qtbot, view):
     qtbot.keyClick(view, Qt.Key.Key_A)            # row 1: alice has none there
     assert view.model.decision("me:0").side is Side.B
     assert view.model.decision("me:1").side is Side.A
-    assert view.table.item(0, 4).text() == "bob" and view.lanes.highlight_color("me:0") == DECIDED
+    assert view.table.item(0, 4).text() == "bob 11–20" and view.lanes.highlight_color("me:0") == DECIDED
     assert [(s.onset, s.offset) for s in view.model.preview().segments] == [(11, 20), (50, 55)]
     assert seeks[:2] == [80, 0]   # selecting a row shows it in the main player
     view.undo_stack.undo()
@@ -75,7 +75,8 @@ def test_own_version(view):
     view.own_none.setChecked(True)
     view.use_own.click()
     assert view.model.decision("speaking:0").own is None
-    assert view.table.item(2, 4).text() == "own —"
+    assert view.table.item(2, 4).text() == "own (none)"
+    assert view.table.item(1, 4).text() == "own 81–83"
 
 
 def test_save_needs_every_decision_then_writes_provenance(monkeypatch, view, tmp_path):
