@@ -88,6 +88,11 @@ class ProjectReviewController(QObject):
                                         "Decide between two annotators' versions of the open clip"),
             "annotator": window_action(host, "Annotator name…", "", self.ask_annotator,
                                        "Set the name stamped on your edits and files"),
+            "save_own": window_action(host, "Save as my version (clip.NAME.eaf)", "",
+                                      self.save_own_version,
+                                      "Save the open clip as your own file beside the video"),
+            "open_own": window_action(host, "Open my version", "", self.open_own_version,
+                                      "Load your own file of the open clip (clip.NAME.eaf)"),
         }
         actions["review_next"].setText("Review next")
         actions["progress"].setText("Progress")
@@ -102,7 +107,8 @@ class ProjectReviewController(QObject):
         for name in ("agreement", "adjudicate"):
             menu.addAction(self.actions[name])
         menu.addSeparator()
-        menu.addAction(self.actions["annotator"])
+        for name in ("save_own", "open_own", "annotator"):
+            menu.addAction(self.actions[name])
 
     # ------------------------------------------------------------------ review next
     def _queue_function(self):
@@ -177,6 +183,53 @@ class ProjectReviewController(QObject):
         except AnnotatorError as exc:
             self.parts.status.error("Annotator name", str(exc))
         return bool(self.annotator.name)
+
+    def own_version_path(self) -> Path | None:
+        """``<clip>.<annotator>.eaf`` of the open clip (asks for the name when not set)."""
+        from meldae.review.annotators import annotator_eaf_path
+
+        clip = self.parts.review.clip
+        if clip is None or self.parts.review.session is None:
+            self.parts.status.error("My version", "Open a clip first.")
+            return None
+        if not self.annotator.name and not self.ask_annotator():
+            return None
+        return annotator_eaf_path(clip.video_path.with_suffix(".eaf"), self.annotator.name)
+
+    def save_own_version(self) -> Path | None:
+        """Save the open clip as ``<clip>.<annotator>.eaf``; it becomes the session's file."""
+        from meldae.annotations import AnnotationError
+
+        path = self.own_version_path()
+        if path is None:
+            return None
+        try:
+            self.parts.review.session.save_as(path, include_predicted=True)
+        except AnnotationError as exc:
+            self.parts.status.error("Not saved", str(exc))
+            return None
+        self.parts.status.show(f"Saved {path.name}", 5000)
+        return path
+
+    def open_own_version(self) -> bool:
+        """Load ``<clip>.<annotator>.eaf`` into the open clip (one undoable step)."""
+        from meldae.annotations import AnnotationError
+
+        path = self.own_version_path()
+        if path is None:
+            return False
+        if not path.is_file():
+            self.parts.status.error("My version", f"{path.name} does not exist yet (save it first).")
+            return False
+        if self.parts.document.is_modified:
+            self.parts.status.error("My version", "Save or undo the open clip's changes first.")
+            return False
+        try:
+            self.parts.review.session.open_eaf(path)
+        except AnnotationError as exc:
+            self.parts.status.error("Cannot read your file", str(exc))
+            return False
+        return True
 
     def _on_annotator_changed(self, name: str) -> None:
         self.parts.document.annotator = name

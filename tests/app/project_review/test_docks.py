@@ -147,3 +147,27 @@ def test_progress_dock_in_the_window(qtbot, window, clip_dir_copy):
     qtbot.waitUntil(lambda: dock.progress is not None and not dock.busy, timeout=30_000)
     assert dock.progress.clips == 2 and dock.progress.by_review["unreviewed"] + \
         dock.progress.by_review["in_progress"] == 2
+
+
+def test_my_version_is_saved_beside_the_video_and_opened_again(qtbot, window, clip_dir_copy):
+    import xml.etree.ElementTree as ET
+
+    from app.editing.commands import AddSegmentCommand as Add
+
+    with qtbot.waitSignal(window.clip_opened, timeout=120_000):
+        window.open_path(clip_dir_copy)
+    controller = window.project_review
+    controller.annotator.set_name("alice")
+    window.undo_stack.push(Add(window.document, Segment(3, 7)))
+    path = controller.save_own_version()
+    assert path == clip_dir_copy / f"{window.review.clip.name}.alice.eaf" and path.is_file()
+    assert {t.get("ANNOTATOR") for t in ET.parse(path).getroot().iter("TIER")
+            if t.get("TIER_ID") in ("ME", "Speaking")} == {"alice"}
+    assert not window.document.is_modified
+    window.undo_stack.push(Add(window.document, Segment(20, 22)))
+    errors: list[str] = []
+    window.status.error_shown.connect(lambda title, text: errors.append(text))
+    assert not controller.open_own_version() and "changes first" in errors[-1]
+    window.undo_stack.undo()
+    assert controller.open_own_version()
+    assert [(s.onset, s.annotator) for s in window.document.segments if s.onset == 3] == [(3, "alice")]
