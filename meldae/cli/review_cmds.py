@@ -70,7 +70,7 @@ def run_suggest(args: argparse.Namespace) -> int:
     queue = project_queue(args.folder, args.checkpoint)
     counts = {kind: sum(1 for s in queue if s.kind.value == kind) for kind in ("proposal", "stretch", "unscored")}
     print(f"{args.folder}: {len(queue)} suggestions ({counts['proposal']} proposals, "
-          f"{counts['stretch']} stretches, {counts["unscored"]} clip(s) not scored)")
+          f"{counts['stretch']} stretches, {counts['unscored']} clip(s) not scored)")
     for rank, item in enumerate(queue[: max(0, args.limit)], start=1):
         print(f"{rank:>4}. {item.clip}: {item.describe()} [value {item.value:.2f}]")
     if len(queue) > args.limit:
