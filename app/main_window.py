@@ -233,7 +233,8 @@ class MainWindow(QMainWindow):
         self.add_tab(self.training, "Training")
 
     def _build_project_review(self) -> None:
-        from app.project_review.controller import ProjectReviewController, ProjectReviewParts
+        from app.project_review.controller import ProjectReviewController
+        from app.project_review.parts import ProjectReviewParts
 
         self.project_review = ProjectReviewController(ProjectReviewParts(
             review=self.review, player=self.player, timeline=self.timeline,

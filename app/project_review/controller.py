@@ -9,45 +9,23 @@ once the clip has opened, seeks the player to the spot and zooms the timeline ar
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMenu
+from PySide6.QtWidgets import QMenu
 
 from app.actions import window_action
+from app.project_review.parts import ProjectReviewParts
 from app.project_review.progress_dock import ProgressDock
 from app.project_review.review_next import ReviewNextDock
 from app.project_review.settings import AnnotatorSetting
-from app.status import StatusSink
 from meldae.review.annotators import AnnotatorError
 from meldae.review.queue import Suggestion
-
-if TYPE_CHECKING:  # pragma: no cover
-    from app.editing.document import AnnotationDocument
-    from app.player.player_widget import PlayerWidget
-    from app.review.controller import ReviewController
-    from app.timeline.timeline_widget import TimelineWidget
 
 log = logging.getLogger(__name__)
 
 ZOOM_CONTEXT = 2.0     # frames of context on each side, in lengths of the spot (at least 25)
-
-
-@dataclass(frozen=True)
-class ProjectReviewParts:
-    """The collaborators of a :class:`ProjectReviewController`."""
-
-    review: ReviewController
-    player: PlayerWidget
-    timeline: TimelineWidget
-    document: AnnotationDocument
-    status: StatusSink
-    checkpoint: Callable[[], Path | None]   # the active model (None: the demo model)
-    host: QMainWindow                       # holds the docks; parent of the dialogs
 
 
 class ProjectReviewController(QObject):
@@ -255,34 +233,11 @@ class ProjectReviewController(QObject):
         """Open the adjudication view of the open clip (None when it cannot open)."""
         from app.project_review.adjudication_setup import open_adjudication
 
-        view = open_adjudication(self)
+        view = open_adjudication(self.parts, self.annotator, self.ask_annotator)
         if view is not None:
             self._keep(view)
             view.show()
         return view
-
-    def choose_files(self, clip_name: str, names: list[str], folder: Path) -> list[tuple[str, Path]]:
-        """A's and B's files of ``clip_name``: two of ``names`` (asked when more), else two EAFs
-        picked by hand (per-annotator folders; named after their folders)."""
-        from meldae.review.annotators import annotator_eaf_path
-
-        base = folder / f"{clip_name}.eaf"
-        if len(names) == 2:
-            return [(n, annotator_eaf_path(base, n)) for n in names]
-        if len(names) > 2:
-            host = self.parts.host
-            a, ok = QInputDialog.getItem(host, "Adjudicate", "Annotator A:", names, 0, False)
-            rest = [n for n in names if n != a]
-            b, ok_b = QInputDialog.getItem(host, "Adjudicate", "Annotator B:", rest, 0, False) if ok else ("", False)
-            return [(a, annotator_eaf_path(base, a)), (b, annotator_eaf_path(base, b))] if ok_b else []
-        files = []
-        for who in ("A", "B"):
-            name, _ = QFileDialog.getOpenFileName(self.parts.host, f"Annotator {who}'s EAF of {clip_name}",
-                                                  str(folder), "ELAN files (*.eaf)")
-            if not name:
-                return []
-            files.append((Path(name).parent.name, Path(name)))
-        return files
 
     def _keep(self, dialog) -> None:
         self.dialogs = [d for d in self.dialogs if _alive(d)] + [dialog]
