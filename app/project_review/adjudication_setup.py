@@ -61,14 +61,16 @@ def open_adjudication(parts: ProjectReviewParts, annotator: AnnotatorSetting,
     view = AdjudicationView(model, a, b, eaf_path, fps, clip.video_path, parts.host)
     model.setParent(view)
     view.seek_requested.connect(parts.player.seek)
-    view.saved.connect(lambda path: _reload(parts, path))
+    view.saved.connect(lambda path: _reload(parts, path, clip.video_path))
     return view
 
 
-def _reload(parts: ProjectReviewParts, path: str) -> None:
-    """Show the adjudicated file in the main window (one undoable Load step)."""
-    session = parts.review.session
-    if session is None:
+def _reload(parts: ProjectReviewParts, path: str, video: Path) -> None:
+    """Show the adjudicated file in the main window (one undoable Load step) when its clip is
+    still the open one."""
+    session, clip = parts.review.session, parts.review.clip
+    if session is None or clip is None or clip.video_path != video:
+        parts.status.show(f"Adjudicated result saved to {path}", 6000)
         return
     try:
         session.open_eaf(path)

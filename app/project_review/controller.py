@@ -48,6 +48,7 @@ class ProjectReviewController(QObject):
             lambda shown: shown and not self.review_next.suggestions and self.review_next.refresh())
         self.progress.visibilityChanged.connect(lambda shown: shown and self.progress.refresh())
         parts.review.clip_opened.connect(self._on_review_clip_opened)
+        parts.document.modified_changed.connect(self._on_document_modified_changed)
         self._pending: Suggestion | None = None
         self.dialogs: list = []
         self.actions = self._build_actions()
@@ -140,6 +141,11 @@ class ProjectReviewController(QObject):
             # after the event: the player puts a newly opened video on frame 0 once it has
             # announced it (PlayerWidget._on_worker_opened)
             QTimer.singleShot(0, lambda: self._show(pending))
+
+    def _on_document_modified_changed(self, modified: bool) -> None:
+        # a save (or undoing back to the saved state): rank again, decided proposals leave
+        if not modified and self.review_next.isVisible() and self.parts.review.session is not None:
+            self.review_next.refresh()
 
     def _show(self, suggestion: Suggestion) -> None:
         if suggestion.onset is None:

@@ -3,7 +3,8 @@
 The queue is computed off the GUI thread from the score cache and the saved files, when the
 dock is first shown, when a project opens, and on Refresh. "Next suggestion" (key N) takes
 the next entry not visited yet; activating a row takes that one. The controller opens the
-clip and seeks and zooms there.
+clip and seeks and zooms there. Saving a clip ranks the queue again (decided proposals leave
+it); entries stay visited across re-rankings.
 """
 
 from __future__ import annotations
@@ -34,9 +35,11 @@ class ReviewNextDock(QDockWidget):
 
     Signals:
         suggestion_activated(object): go to this :class:`Suggestion`.
+        queue_changed(int): a new ranking is shown (its length).
     """
 
     suggestion_activated = Signal(object)
+    queue_changed = Signal(int)
 
     def __init__(self, compute: Callable[[], Callable[[], list[Suggestion]] | None],
                  parent: QWidget | None = None) -> None:
@@ -45,7 +48,7 @@ class ReviewNextDock(QDockWidget):
         self._compute = compute
         self._worker: TaskWorker | None = None
         self.suggestions: list[Suggestion] = []
-        self.visited: set[int] = set()
+        self.visited: set[tuple] = set()     # Suggestion.sort_key of the entries gone to
         body = QWidget(self)
         self.status = QLabel("Open a clip folder to see what to review next.", body)
         self.status.setWordWrap(True)
@@ -90,9 +93,8 @@ class ReviewNextDock(QDockWidget):
         self._worker.start()
 
     def set_suggestions(self, suggestions: list[Suggestion]) -> None:
-        """Show ``suggestions`` (in queue order); nothing is visited yet."""
+        """Show ``suggestions`` (in queue order); entries visited before stay grey."""
         self.suggestions = list(suggestions)
-        self.visited.clear()
         self.tree.clear()
         for rank, s in enumerate(self.suggestions, start=1):
             frames = "" if s.onset is None else f"{s.onset}–{s.offset}"
@@ -101,6 +103,8 @@ class ReviewNextDock(QDockWidget):
             item.setData(0, Qt.ItemDataRole.UserRole, rank - 1)
             item.setToolTip(2, s.describe())
             self.tree.addTopLevelItem(item)
+            if s.sort_key in self.visited:
+                self._grey(item)
         header = self.tree.header()
         header.setStretchLastSection(False)
         for col in range(self.tree.columnCount()):
@@ -112,11 +116,12 @@ class ReviewNextDock(QDockWidget):
             f"{counts[SuggestionKind.STRETCH]} high-score stretches, "
             f"{counts[SuggestionKind.UNSCORED]} clip(s) not scored" if suggestions
             else "Nothing left to suggest: every proposal is decided.")
+        self.queue_changed.emit(len(self.suggestions))
 
     def next_suggestion(self) -> Suggestion | None:
         """Go to the first suggestion not visited yet; None when there is none."""
         for index, suggestion in enumerate(self.suggestions):
-            if index not in self.visited:
+            if suggestion.sort_key not in self.visited:
                 self.go_to(index)
                 return suggestion
         self.status.setText("No more suggestions (Refresh after saving to rank again).")
@@ -124,12 +129,15 @@ class ReviewNextDock(QDockWidget):
 
     def go_to(self, index: int) -> None:
         """Mark entry ``index`` visited, select it and ask to go there."""
-        self.visited.add(index)
+        self.visited.add(self.suggestions[index].sort_key)
         item = self.tree.topLevelItem(index)
-        for col in range(self.tree.columnCount()):
-            item.setForeground(col, QBrush(VISITED))
+        self._grey(item)
         self.tree.setCurrentItem(item)
         self.suggestion_activated.emit(self.suggestions[index])
+
+    def _grey(self, item: QTreeWidgetItem) -> None:
+        for col in range(self.tree.columnCount()):
+            item.setForeground(col, QBrush(VISITED))
 
     def shutdown(self) -> None:
         """Stop a running computation (window closing)."""

@@ -39,6 +39,10 @@ def test_review_next_dock_walks_the_queue(qtbot):
         dock.next_suggestion()
     assert went == QUEUE
     assert dock.next_suggestion() is None and "No more suggestions" in dock.status.text()
+    # ranked again (after a save): the first proposal was decided, the others stay visited
+    extra = Suggestion(SuggestionKind.STRETCH, "d", 5, 6, 0.3, 0.6)
+    dock.set_suggestions(QUEUE[1:] + [extra])
+    assert dock.next_suggestion() == extra
     dock.set_suggestions([])
     assert "every proposal is decided" in dock.status.text()
 
@@ -130,13 +134,19 @@ def test_next_suggestion_opens_the_clip_and_zooms(qtbot, window, clip_dir_copy):
     # the open clip may have been scored by the (random) tiny model meanwhile: skip its entries
     mine = spots.index((SuggestionKind.PROPOSAL, videos[1].stem, 20, 25))
     assert all(clip == videos[0].stem for _, clip, _, _ in spots[:mine])
-    dock.visited.update(range(mine))
+    dock.visited.update(s.sort_key for s in dock.suggestions[:mine])
     with qtbot.waitSignal(window.clip_opened, timeout=120_000):
         controller.next_suggestion()
     assert window.review.clip.name == videos[1].stem
     qtbot.waitUntil(lambda: window.player.current_frame == 20, timeout=10_000)
     low, high = window.timeline.visible_range()
     assert low <= 20 and 26 <= high and high - low < n_frames + 10
+    # a decision there, saved: the queue is ranked again without that proposal
+    window.undo_stack.push(AddSegmentCommand(window.document, Segment(20, 25)))
+    with qtbot.waitSignal(dock.queue_changed, timeout=30_000):
+        window.review.session.save()
+    assert (SuggestionKind.PROPOSAL, videos[1].stem, 20) not in [
+        (s.kind, s.clip, s.onset) for s in dock.suggestions]
 
 
 def test_progress_dock_in_the_window(qtbot, window, clip_dir_copy):
