@@ -10,7 +10,12 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from app.editing.commands import AddSegmentCommand, EditSegmentCommand, SetReviewCommand  # noqa: E402
+from app.editing.commands import (  # noqa: E402
+    AddSegmentCommand,
+    EditSegmentCommand,
+    SetReviewCommand,
+    SetSpeakingCommand,
+)
 from app.editing.document import AnnotationDocument  # noqa: E402
 from app.project_review.progress_dock import ProgressDock, progress_rows  # noqa: E402
 from app.project_review.review_next import ReviewNextDock  # noqa: E402
@@ -105,6 +110,12 @@ def test_edits_are_stamped_and_undo_restores_the_stamp(qtbot):
     stack.undo()
     assert doc.segment(sid) == Segment(10, 20, annotator="alice")
     assert doc.segment(pid).annotator == ""
+    stack.push(SetSpeakingCommand(doc, [Segment(0, 30)]))
+    stack.push(SetSpeakingCommand(doc, [doc.speaking[0], Segment(60, 70)]))
+    doc.annotator = "carol"
+    assert [s.annotator for s in doc.speaking] == ["bob", "bob"]
+    stack.push(SetSpeakingCommand(doc, [doc.speaking[0], Segment(60, 80)]))
+    assert [s.annotator for s in doc.speaking] == ["bob", "carol"]    # only the new one
 
 
 def crafted_scores(n_frames: int, fps) -> object:
