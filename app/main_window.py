@@ -102,6 +102,7 @@ class MainWindow(QMainWindow):
         self.review.title_changed.connect(self.setWindowTitle)
         self._build_menus()
         self._build_training_tab()
+        self._build_project_review()
         self._guard = _ShortcutGuard(self)
         from PySide6.QtWidgets import QApplication
         QApplication.instance().installEventFilter(self._guard)
@@ -231,6 +232,16 @@ class MainWindow(QMainWindow):
         self.training.use_checkpoint_requested.connect(self.use_checkpoint)
         self.add_tab(self.training, "Training")
 
+    def _build_project_review(self) -> None:
+        from app.project_review.controller import ProjectReviewController
+        from app.project_review.parts import ProjectReviewParts
+
+        self.project_review = ProjectReviewController(ProjectReviewParts(
+            review=self.review, player=self.player, timeline=self.timeline,
+            document=self.document, status=self.status, checkpoint=self.active_checkpoint,
+            host=self), self)
+        self.project_review.fill_menu(self.menuBar().addMenu("P&roject"))
+
     # ------------------------------------------------------------------ public API
     def use_checkpoint(self, checkpoint: str | Path | None) -> None:
         """Make ``checkpoint`` (None: the demo model) the active model, remember it for the
@@ -297,6 +308,7 @@ class MainWindow(QMainWindow):
         from PySide6.QtWidgets import QApplication
         QApplication.instance().removeEventFilter(self._guard)
         self.training.shutdown()
+        self.project_review.shutdown()
         self.review.shutdown()
         self.scores.shutdown()
         self.audio.close()

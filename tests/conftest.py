@@ -24,8 +24,10 @@ def shared_data() -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Every test gets its own crop cache, so tests never see each other's files."""
+    """Every test gets its own crop cache and preferences, so tests never see each other's
+    files (nor the user's)."""
     monkeypatch.setenv("MELDAE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("MELDAE_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,7 @@
 """Undoable edits of an :class:`app.editing.document.AnnotationDocument`.
 
-Every command holds the old and the new values and calls the document's mutators. Segments
+Every command holds the old and the new values and calls the document's mutators; new
+values are stamped with the document's annotator (``AnnotationDocument.stamp``). Segments
 are named by their id, which the document keeps through re-sorting and which undo restores
 (a removed segment comes back with its id; an added one gets the same id on every redo).
 
@@ -39,7 +40,7 @@ class AddSegmentCommand(QUndoCommand):
         super().__init__(text or f"Add segment {_span(segment)}")
         document.validate(segment)
         self.document = document
-        self.segment = segment
+        self.segment = document.stamp(segment)
         self.segment_id: SegmentId | None = None
 
     def redo(self) -> None:
@@ -89,7 +90,7 @@ class EditSegmentCommand(QUndoCommand):
         document.validate(new)
         self.document = document
         self.segment_id = segment_id
-        self.new = new
+        self.new = document.stamp(new)
         self.merge_key = merge_key
 
     def id(self) -> int:  # noqa: A003 - Qt's name
@@ -143,7 +144,7 @@ class BulkReviewCommand(QUndoCommand):
         self.document = document
         self.segment_ids = list(segment_ids)
         self.olds = [document.segment(sid) for sid in self.segment_ids]
-        self.news = [dataclasses.replace(s, review=review) for s in self.olds]
+        self.news = [document.stamp(dataclasses.replace(s, review=review)) for s in self.olds]
 
     def redo(self) -> None:
         for sid, new in zip(self.segment_ids, self.news):
@@ -165,7 +166,7 @@ class SetSpeakingCommand(QUndoCommand):
             document.validate(seg)
         self.document = document
         self.old = list(document.speaking)
-        self.new = list(speaking)
+        self.new = [seg if seg in self.old else document.stamp(seg) for seg in speaking]
 
     def redo(self) -> None:
         self.document.set_speaking(self.new)

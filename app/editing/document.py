@@ -68,6 +68,7 @@ class AnnotationDocument(QObject):
     ) -> None:
         super().__init__(parent)
         self._set = AnnotationSet()
+        self.annotator = ""   # who edits (the preferences' name); stamped by the commands
         self._clip_review = ClipReview.UNREVIEWED
         self._clean: tuple = ((), ())
         self._modified = False
@@ -163,6 +164,14 @@ class AnnotationDocument(QObject):
         """``annotations``' segments and speaking intervals clamped to this clip."""
         return (self._set.fit(annotations.segments, "ME segment"),
                 self._set.fit(annotations.speaking, "speaking interval"))
+
+    def stamp(self, seg: Segment) -> Segment:
+        """``seg`` stamped with the current annotator when it records a human decision
+        (drawn by hand, or a proposal accepted or rejected); unchanged otherwise or when no
+        annotator is set. The commands stamp their new values, so undo restores old stamps."""
+        if not self.annotator or (seg.source is Source.PREDICTED and seg.review is ReviewState.UNREVIEWED):
+            return seg
+        return seg if seg.annotator == self.annotator else seg.with_changes(annotator=self.annotator)
 
     # ----------------------------------------------------------------- mutators
     def insert_segment(self, seg: Segment, segment_id: SegmentId | None = None) -> SegmentId:

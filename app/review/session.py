@@ -235,7 +235,7 @@ class ClipSession(QObject):
             AnnotationError: the file cannot be written (the autosave is kept).
         """
         save_eaf(self.document.annotations(), self.eaf_path, self.fps, media_path=self.video_path,
-                 backups=3)
+                 backups=3, annotator=self.document.annotator)
         self._mark_saved()
         return self.eaf_path
 
@@ -266,7 +266,8 @@ class ClipSession(QObject):
             scores_csv = path.with_name(f"{path.stem}.scores.csv")
             save_scores_csv(scores_csv, np.asarray(loc_scores),
                             None if state_scores is None else np.asarray(state_scores), self.fps)
-        save_eaf(ann, path, self.fps, media_path=self.video_path, scores_csv=scores_csv, backups=3)
+        save_eaf(ann, path, self.fps, media_path=self.video_path, scores_csv=scores_csv, backups=3,
+                 annotator=self.document.annotator)
         if include_predicted:
             self.eaf_path = path
             self._mark_saved()

@@ -60,20 +60,23 @@ def _check_tiers(tiers: TierNames, path: Path) -> None:
 
 
 def _segment(raw: RawAnnotation, tier: str, fps: Fraction, predicted: bool,
-             sidecar: Sidecar | None, path: Path) -> Segment:
+             sidecar: Sidecar | None, path: Path, tier_annotator: str = "") -> Segment:
+    """One annotation as a segment; its annotator comes from the sidecar, else the tier's
+    ``ANNOTATOR`` attribute (an annotation edited in ELAN)."""
     onset = ms_to_frame(raw.start_ms, fps)
     offset = max(onset, ms_to_frame(raw.end_ms, fps) - 1)
     entry = sidecar.match(raw.annotation_id, tier, raw.start_ms, raw.end_ms, raw.value) if sidecar else None
     if entry is None:
         source = Source.PREDICTED if predicted else Source.MANUAL
-        return Segment(onset, offset, label=raw.value, source=source)
+        return Segment(onset, offset, label=raw.value, source=source, annotator=tier_annotator)
     apex = None if entry.apex_ms is None else min(max(ms_to_frame(entry.apex_ms, fps), onset), offset)
     try:
         return Segment(onset, offset, apex=apex, label=raw.value, source=Source(entry.source),
-                       review=ReviewState(entry.review), score=entry.score)
+                       review=ReviewState(entry.review), score=entry.score,
+                       annotator=entry.annotator or tier_annotator)
     except ValueError as exc:
         log.warning("%s: annotation %s: ignoring bad sidecar entry (%s)", path, raw.annotation_id, exc)
-        return Segment(onset, offset, label=raw.value,
+        return Segment(onset, offset, label=raw.value, annotator=tier_annotator,
                        source=Source.PREDICTED if predicted else Source.MANUAL)
 
 
@@ -116,7 +119,8 @@ def load_eaf(path: str | Path, fps: Fraction | float | str, tiers: TierNames = T
             lists[field_name] = []
             continue
         predicted = field_name.endswith("_predicted")
-        lists[field_name] = [_segment(raw, tier_id, rate, predicted, sidecar, path)
+        tier_annotator = doc.tiers[tier_id].get("ANNOTATOR", "")
+        lists[field_name] = [_segment(raw, tier_id, rate, predicted, sidecar, path, tier_annotator)
                              for raw in doc.annotations(tier_id)]
     review = ReviewState.UNREVIEWED
     if sidecar is not None and sidecar.review in {r.value for r in ReviewState}:
@@ -157,7 +161,8 @@ def save_eaf(doc: ClipAnnotations, path: str | Path, fps: Fraction | float | str
              media_path: str | Path | None = None, tiers: TierNames = TierNames(),
              predicted: ClipAnnotations | None = None, scores_csv: str | Path | None = None,
              backups: int = 3, keep_other_tiers: bool = True,
-             extra_tiers: Sequence[tuple[str, Sequence[Segment]]] = ()) -> None:
+             extra_tiers: Sequence[tuple[str, Sequence[Segment]]] = (),
+             annotator: str = "", provenance: dict | None = None) -> None:
     """Write ``doc`` as an EAF 3.0 file plus its ``.meldae.json`` sidecar, atomically.
 
     Args:
@@ -175,6 +180,11 @@ def save_eaf(doc: ClipAnnotations, path: str | Path, fps: Fraction | float | str
         extra_tiers: more tiers written as given, ``(name, segments)`` (e.g. ``Speaking
             (audio)`` from ``meldae infer --audio-vad``); each segment's source, review and
             score go to the sidecar; they replace tiers of the same name in the old file.
+        annotator: who saves the file: the ``ANNOTATOR`` attribute of the ME and Speaking
+            tiers and the sidecar's ``annotator`` (each segment's own ``annotator``, who
+            made or last edited it, goes to its sidecar entry).
+        provenance: JSON-ready description of where the content came from, kept in the
+            sidecar (e.g. an adjudication's annotators and decisions).
 
     Raises:
         AnnotationError: bad frame rate or tier names, or the file cannot be written.
@@ -198,14 +208,18 @@ def save_eaf(doc: ClipAnnotations, path: str | Path, fps: Fraction | float | str
             entries[ann_id] = SidecarEntry(
                 tier=tier_id, start_ms=raw.start_ms, end_ms=raw.end_ms, value=raw.value,
                 apex_ms=None if seg.apex is None else frame_to_ms(seg.apex, rate),
-                source=seg.source.value, review=seg.review.value, score=seg.score)
+                source=seg.source.value, review=seg.review.value, score=seg.score,
+                annotator=seg.annotator)
         raw_tiers.append((tier_id, raws))
     linked = [Path(scores_csv)] if scores_csv is not None else []
-    data = build_eaf(raw_tiers, path, Path(media_path) if media_path else None, linked, kept)
+    tier_annotators = {tiers.me: annotator, tiers.speaking: annotator} if annotator else {}
+    data = build_eaf(raw_tiers, path, Path(media_path) if media_path else None, linked, kept,
+                     tier_annotators)
     if not path.parent.is_dir():
         raise AnnotationError(f"{path}: folder {path.parent} does not exist")
     rotate_backups(path, backups)
     atomic_write_bytes(path, data)
-    write_sidecar(path, Sidecar(review=ReviewState(doc.review).value, entries=entries))
+    write_sidecar(path, Sidecar(review=ReviewState(doc.review).value, entries=entries,
+                                annotator=annotator, provenance=provenance))
     log.debug("wrote %s (%d annotations)", path, len(entries))
 

@@ -105,12 +105,14 @@ def _time_order(root: ET.Element, tiers: list[tuple[str, list[RawAnnotation]]],
 
 def build_eaf(tiers: list[tuple[str, list[RawAnnotation]]], eaf_path: Path,
               media_path: Path | None = None, linked: list[Path] | None = None,
-              kept: KeptContent | None = None) -> bytes:
+              kept: KeptContent | None = None,
+              tier_annotators: dict[str, str] | None = None) -> bytes:
     """The bytes of an EAF 3.0 document holding ``tiers`` (name, annotations in ms).
 
     Every annotation gets two time slots of its own (unique ids, ordered by time); times
     must already be non-negative ints with ``start_ms < end_ms``. ``kept`` carries content
     of the file being replaced (other tiers, vocabularies, media; see ``eaf_keep``).
+    ``tier_annotators`` gives tiers an ``ANNOTATOR`` attribute (tier id -> name).
     """
     kept = kept or KeptContent()
     ET.register_namespace("xsi", XSI)
@@ -129,7 +131,10 @@ def build_eaf(tiers: list[tuple[str, list[RawAnnotation]]], eaf_path: Path,
 
     k = 0
     for tier_id, anns in tiers:
-        tier = ET.SubElement(root, "TIER", LINGUISTIC_TYPE_REF=LINGUISTIC_TYPE_ID, TIER_ID=tier_id)
+        attrs = {"LINGUISTIC_TYPE_REF": LINGUISTIC_TYPE_ID, "TIER_ID": tier_id}
+        if (tier_annotators or {}).get(tier_id):
+            attrs["ANNOTATOR"] = tier_annotators[tier_id]
+        tier = ET.SubElement(root, "TIER", attrs)
         for ann in anns:
             wrapper = ET.SubElement(tier, "ANNOTATION")
             elem = ET.SubElement(wrapper, "ALIGNABLE_ANNOTATION", {

@@ -53,6 +53,7 @@ class Segment:
     source: Source = Source.MANUAL
     review: ReviewState = ReviewState.UNREVIEWED
     score: float | None = None  # model confidence for predicted segments
+    annotator: str = ""         # who made or last edited it ("": not recorded)
 
     def __post_init__(self) -> None:
         onset = _as_int("onset", self.onset)
@@ -70,6 +71,7 @@ class Segment:
         object.__setattr__(self, "label", str(self.label))
         object.__setattr__(self, "source", Source(self.source))
         object.__setattr__(self, "review", ReviewState(self.review))
+        object.__setattr__(self, "annotator", str(self.annotator or ""))
         if self.score is not None:
             object.__setattr__(self, "score", float(self.score))
 

@@ -41,14 +41,22 @@ class SidecarEntry:
     source: str
     review: str
     score: float | None
+    annotator: str = ""          # who made or last edited the annotation
 
 
 @dataclass(frozen=True)
 class Sidecar:
-    """The clip's review state and the metadata of each annotation, by annotation id."""
+    """The clip's review state and the metadata of each annotation, by annotation id.
+
+    ``annotator`` is who saved the file (also the ME and Speaking tiers' ``ANNOTATOR``);
+    ``provenance`` is free JSON describing where the content came from (an adjudication
+    records both annotators, the adjudicator and each decision).
+    """
 
     review: str
     entries: dict[str, SidecarEntry]
+    annotator: str = ""
+    provenance: dict | None = None
 
     def match(self, annotation_id: str, tier: str, start_ms: int, end_ms: int,
               value: str) -> SidecarEntry | None:
@@ -72,10 +80,15 @@ def write_sidecar(eaf_path: Path, sidecar: Sidecar) -> None:
             ann_id: {
                 "tier": e.tier, "start_ms": e.start_ms, "end_ms": e.end_ms, "value": e.value,
                 "apex_ms": e.apex_ms, "source": e.source, "review": e.review, "score": e.score,
+                **({"annotator": e.annotator} if e.annotator else {}),
             }
             for ann_id, e in sidecar.entries.items()
         },
     }
+    if sidecar.annotator:
+        payload["annotator"] = sidecar.annotator
+    if sidecar.provenance:
+        payload["provenance"] = sidecar.provenance
     text = json.dumps(payload, indent=1, ensure_ascii=False) + "\n"
     atomic_write_bytes(sidecar_path(eaf_path), text.encode("utf-8"))
 
@@ -96,10 +109,14 @@ def read_sidecar(eaf_path: Path) -> Sidecar | None:
                 apex_ms=None if e.get("apex_ms") is None else int(e["apex_ms"]),
                 source=str(e.get("source", "manual")), review=str(e.get("review", "unreviewed")),
                 score=None if e.get("score") is None else float(e["score"]),
+                annotator=str(e.get("annotator") or ""),
             )
             for ann_id, e in payload.get("annotations", {}).items()
         }
-        return Sidecar(review=str(payload.get("review", "unreviewed")), entries=entries)
+        provenance = payload.get("provenance")
+        return Sidecar(review=str(payload.get("review", "unreviewed")), entries=entries,
+                       annotator=str(payload.get("annotator") or ""),
+                       provenance=provenance if isinstance(provenance, dict) else None)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         log.warning("%s: ignoring unreadable sidecar (%s)", path, exc)
         return None

@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "meldae.cli.train_cmds",     # train, evaluate, experiment, baseline
     "meldae.cli.infer_cmds",     # infer
     "meldae.cli.project_cmds",   # export-project
+    "meldae.cli.review_cmds",    # suggest, agreement
 )
 
 log = logging.getLogger("meldae")

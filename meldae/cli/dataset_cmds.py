@@ -38,6 +38,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="write speaking_states.png and durations.png into OUT")
     s.add_argument("--me-tier", default="ME", help="tier holding the MEs (default ME)")
     s.add_argument("--speaking-tier", default="Speaking", help="tier of speaking intervals")
+    s.add_argument("--review", action="store_true",
+                   help="instead: the project's review progress (clips per review state, "
+                        "proposals decided, manual additions, minutes, annotators)")
+    s.add_argument("--json", type=Path, default=None, metavar="OUT",
+                   help="with --review: also write the summary as JSON")
     s.set_defaults(func=run_stats)
 
 
@@ -54,6 +59,10 @@ def run_convert(args: argparse.Namespace) -> int:
 
 def run_stats(args: argparse.Namespace) -> int:
     """``meldae stats``: returns the exit status."""
+    if args.review:
+        from meldae.cli.review_cmds import run_review_stats
+
+        return run_review_stats(args)
     from meldae.annotations import TierNames
     from meldae.data.stats import clip_statistics, format_statistics, plot_statistics
 
