@@ -26,6 +26,8 @@ def shared_data() -> Path:
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Every test gets its own crop cache, so tests never see each other's files."""
     monkeypatch.setenv("MELDAE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    # ... and its own settings (recent projects), so the user's own never leak in
+    monkeypatch.setenv("MELDAE_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
 
 
 @pytest.fixture(autouse=True)
