@@ -80,6 +80,7 @@ class SegmentEditor(ReviewOperations, QObject):
         self.label_model = QStringListModel(self)
         document.segment_removed.connect(self._on_document_segment_removed)
         document.reset.connect(self._on_document_reset)
+        document.vocabulary_changed.connect(self._refresh_labels)
         undo_stack.indexChanged.connect(self._on_undo_stack_index_changed)
         self._refresh_labels()
 
@@ -274,7 +275,8 @@ class SegmentEditor(ReviewOperations, QObject):
 
     def _refresh_labels(self) -> None:
         # "Previous labels": everything used since the editor was made, also on other clips.
-        labels = sorted(set(self.label_model.stringList()) | set(self.document.labels()))
+        labels = sorted(set(self.label_model.stringList()) | set(self.document.labels())
+                        | set(self.document.vocabulary))
         if labels != self.label_model.stringList():
             self.label_model.setStringList(labels)
 
