@@ -21,14 +21,11 @@ def _clean(text: str) -> str:
     return text.replace("&", "").replace("…", "").strip()
 
 
-def _menu_actions(menu: QMenu, path: str) -> Iterable[tuple[str, QAction]]:
+def _menu_actions(menu: QMenu, path: str) -> Iterable[tuple[str, QAction]]:  # noqa: D103
     for action in menu.actions():
         if action.isSeparator():
             continue
-        if action.menu() is not None:
-            yield from _menu_actions(action.menu(), f"{path} ▸ {_clean(action.text())}")
-        else:
-            yield path, action
+        yield path, action      # a submenu (Open recent) is one entry: its items change
 
 
 def action_catalog(menu_bar: QMenuBar, scoped: TabScopedShortcuts | None = None) -> list[dict]:

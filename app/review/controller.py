@@ -23,6 +23,7 @@ from app import APP_NAME
 from app.editing.document import AnnotationDocument
 from app.editing.editor import SegmentEditor
 from app.status import StatusSink
+from meldae.data.clipfolder import single_video_clip
 
 if TYPE_CHECKING:  # pragma: no cover
     from app.review.attention_panel import AttentionPanel
@@ -39,15 +40,6 @@ VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.webm *.m4v);;All files (*)"
 DEMO_MODEL_HINT = ("The model could not be loaded, so there are no scores; the videos and "
                    "annotations still work.\n\nBuild the bundled demo model with "
                    "`make demo-model`, or start with --checkpoint CKPT.")
-
-
-def single_clip(video: Path):
-    """A ``ClipInfo`` for one video file (its ``.eaf`` beside it when present)."""
-    from meldae.data import ClipInfo
-
-    eaf = video.with_suffix(".eaf")
-    return ClipInfo(name=video.stem, video_path=video,
-                    eaf_path=eaf if eaf.is_file() else None, subject=video.stem, split=None)
 
 
 @dataclass(frozen=True)
@@ -149,7 +141,7 @@ class ReviewController(QObject):
                 self.parts.status.show(warning, 8000)
             clips = project.clips
         elif path.is_file():
-            project, clips = None, [single_clip(path)]
+            project, clips = None, [single_video_clip(path)]
         else:
             self.parts.status.error("Cannot open", f"{path}: no such file or folder")
             return
@@ -349,17 +341,22 @@ class ReviewController(QObject):
         self.parts.status.error("Model not available", f"{message}\n\n{DEMO_MODEL_HINT}")
 
     def _on_proposals_threshold_changed(self, _threshold: float) -> None:
-        scores = self.parts.scores.scores
-        if scores is not None and scores.complete:
+        if self._scores_usable():
             self._predictions_timer.start()
+
+    def _scores_usable(self) -> bool:
+        """Complete scores, or what a stopped (cancelled) run scored."""
+        scores = self.parts.scores.scores
+        return scores is not None and (scores.complete or (
+            scores.done > 0 and not self.parts.scores.running))
 
     def push_predictions(self, partial: bool = False) -> None:
         """Hand the model's ME proposals to the editor for accept/reject review
         (``partial``: also from scores a cancelled run left, over the frames it scored)."""
         scores = self.parts.scores.scores
-        if scores is None or not (scores.complete or (partial and scores.done > 0)):
+        if not self._scores_usable():
             return
-        if not scores.complete:
+        if partial and not scores.complete:
             self.parts.proposals.set_complete_scores(scores)
         segments = list(self.parts.proposals.current.segments)
         # Model proposals are not the annotator's edits: a clean document stays clean.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.actions import window_action
 
@@ -38,6 +38,7 @@ class RangePlayback(QObject):
         self.span: tuple[int, int] | None = None
         self.loop = False
         self._seeking = False
+        self._looped = False
         self.play_segment = window_action(window, "Play segment", "Shift+Space",
                                           lambda: self.start(loop=False),
                                           "Play the selected segment from onset to offset")
@@ -91,13 +92,15 @@ class RangePlayback(QObject):
         if self.span is None or self._seeking:
             return
         onset, offset = self.span
-        if frame > offset or (not self.player.is_playing and frame == self.player.frame_count - 1):
-            if self.loop:
-                self._seek(onset)
-                return
+        self._looped = False
+        if self.loop and frame > offset:
+            self._seek(onset)
+            self._looped = True     # the player may now stop at the clip's end: go on
+        elif not self.loop and frame >= offset:
             self.span = None
             self.player.pause()
-            self._seek(offset)
+            if frame != offset:           # the clock skipped past it: show the offset
+                self._seek(offset)
             self.range_changed.emit(-1, -1, False)
         elif frame < onset:
             self.span = None          # the user went elsewhere
@@ -105,10 +108,11 @@ class RangePlayback(QObject):
 
     def _on_player_playing_changed(self, playing: bool) -> None:
         if not playing and self.span is not None and not self._seeking:
-            # paused by the user (Space), or the video ended inside the range
-            if self.loop and self.player.current_frame >= self.player.frame_count - 1:
-                self._seek(self.span[0])
-                self.player.play()
+            if self.loop and self._looped:
+                # the player ran past the clip's end before the loop caught it: go on
+                self._looped = False
+                QTimer.singleShot(0, self.player.play)
                 return
+            # paused by the user (Space)
             self.span = None
             self.range_changed.emit(-1, -1, False)

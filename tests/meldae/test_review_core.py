@@ -183,3 +183,21 @@ def test_keep_unreadable_copies_untouched_outside_backup_rotation(tmp_path):
     for _ in range(5):                            # many saves later, the copy is still there
         save_eaf(ClipAnnotations([Segment(1, 2)], []), path, FPS, backups=3)
     assert copy.read_bytes() == original
+
+
+def test_model_summary_names_model_training_data_and_device():
+    from meldae.review.model_summary import describe_model, device_missing_message, trained_on
+
+    demo = {"meta": {"demo": True, "trained_on": "meldae synth ..."}, "device": "cpu"}
+    assert describe_model(None, demo) == (
+        "Model: bundled demo model (demo model: synthetic faces only) · cpu")
+    ours = {"meta": {"trained_on": "/data/proj/.meldae/runs/r1/data", "init_from": "/m/base.json"},
+            "device": "cuda:0"}
+    assert describe_model("/runs/best.safetensors", ours) == (
+        "Model: best (trained on data, fine-tuned from base) · cuda:0")
+    assert "scores cached (cpu)" in describe_model("x.safetensors", dict(ours, cached=True,
+                                                                          device="cpu"))
+    assert describe_model("x.safetensors", None, "cuda").endswith("cuda (not loaded yet)")
+    assert trained_on({}) == "training data not recorded"
+    text = device_missing_message("cuda", "CUDA is not available here")
+    assert "--device auto" in text and "demo-model" not in text
