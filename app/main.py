@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         window.timeline.set_fit_scores(True)
     taker = None
     if args.screenshot is not None:
+        window.remember_recent = False
         taker = ScreenshotTaker(window, args.screenshot, args.timeout, args.frame)
     window.show()
     _open_start_path(window, args.path)

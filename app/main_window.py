@@ -89,6 +89,7 @@ class MainWindow(QMainWindow):
                                   explicit=checkpoint is not None)
         self.models.checkpoint_chosen.connect(self.use_checkpoint)
         self._shut_down = False
+        self.remember_recent = True     # File ▸ Open recent learns what opens
         self._build_widgets()
         self._build_audio()
         self._build_status_bar()
@@ -150,6 +151,7 @@ class MainWindow(QMainWindow):
         self.main_splitter.setSizes([280, 1120])
         self.top_splitter.setSizes([740, 380])
         self.centre_splitter.setSizes([520, 320])
+        self.timeline_splitter.setSizes([760, 360])
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
         self.banner = ClipBanner(self)
@@ -263,7 +265,8 @@ class MainWindow(QMainWindow):
         self.review.open_path(Path(path))
 
     def _on_review_project_opened(self, path: Path) -> None:
-        if not self.review.demo:      # the demo opens by itself when nothing else was opened
+        # the demo opens by itself when nothing else was opened; a --screenshot run is a tool
+        if not self.review.demo and self.remember_recent:
             self.recent_menu.remember(path)
 
     def show_status(self, text: str, timeout_ms: int = 0) -> None:

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 from meldae.review.model_summary import describe_model
 
 DEMO_STYLE = "QLabel { color: #f0b040; }"
-MAX_WIDTH = 440
+MAX_WIDTH = 460
 
 
 class ModelBadge(QLabel):

@@ -1,7 +1,7 @@
 """The segment table beside the timeline, as in ELAN's grid: one row per ME segment.
 
-Columns: onset, apex and offset (frame and time), duration in ms, label, score, source and
-review state. Click a row to select the segment and go to its onset; double-click (or F2)
+Columns: onset and offset (frame and time), label, review state, score, apex (frame and
+time), duration in ms and source. Click a row to select the segment and go to its onset; double-click (or F2)
 the label to edit it in place, from the controlled vocabulary or typed; click a header to
 sort. The table renders the :class:`app.editing.document.AnnotationDocument` and edits it
 only through the :class:`app.editing.editor.SegmentEditor` (so every edit is one undo step).
@@ -22,8 +22,10 @@ from app.timeline.time_axis import format_clock
 from meldae.annotations import Segment
 from meldae.timebase import frame_to_ms
 
-COLUMNS = ("Onset", "Apex", "Offset", "Duration (ms)", "Label", "Score", "Source", "Review")
-ONSET, APEX, OFFSET, DURATION, LABEL, SCORE, SOURCE, REVIEW = range(len(COLUMNS))
+# ELAN's grid order: where, what, then the rest (the table is narrow beside the timeline)
+COLUMNS = ("Onset", "Offset", "Label", "Review", "Score", "Apex", "Duration (ms)", "Source")
+ONSET, OFFSET, LABEL, REVIEW, SCORE, APEX, DURATION, SOURCE = range(len(COLUMNS))
+COLUMN_WIDTHS = (0, 0, 90, 84, 56, 0, 96, 76)   # frame columns (0): sized to their text
 SORT_ROLE = Qt.ItemDataRole.UserRole
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 UNKNOWN_LABEL = QColor(255, 200, 120)
@@ -97,8 +99,9 @@ class SegmentTableModel(QAbstractTableModel):
         col = index.column()
         if role == ID_ROLE:
             return sid
-        values = (seg.onset, seg.apex, seg.offset, self._duration_ms(seg), seg.label,
-                  seg.score, seg.source.value, seg.review.value)
+        values = {ONSET: seg.onset, OFFSET: seg.offset, LABEL: seg.label,
+                  REVIEW: seg.review.value, SCORE: seg.score, APEX: seg.apex,
+                  DURATION: self._duration_ms(seg), SOURCE: seg.source.value}
         if role == SORT_ROLE:
             value = values[col]
             return -1 if value is None else value
@@ -176,9 +179,12 @@ class SegmentTable(QTableView):
         self.setItemDelegateForColumn(LABEL, LabelDelegate(lambda: document.vocabulary, self))
         self.verticalHeader().setVisible(False)
         self.verticalHeader().setDefaultSectionSize(22)
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.horizontalHeader().setStretchLastSection(True)
-        self.setAlternatingRowColors(True)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        frame_width = self.fontMetrics().horizontalAdvance("000000  (0:00:00.000)") + 14
+        for column, width in enumerate(COLUMN_WIDTHS):
+            self.setColumnWidth(column, frame_width if column in (ONSET, APEX, OFFSET) else width)
+        header.setStretchLastSection(True)
         self.setToolTip("Click: go to the segment · double-click the label: edit it · "
                         "click a header: sort")
         self.clicked.connect(self._on_clicked)

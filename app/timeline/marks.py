@@ -1,7 +1,7 @@
 """What is drawn on top of the ME boxes: each segment's label and its apex.
 
-Labels are drawn in screen pixels (the plot's x and y scales differ wildly), elided to the
-box's width and left out when the box is narrower than a few characters; a label that is
+Labels are drawn in screen pixels (the plot's x and y scales differ wildly), from the box's
+left edge, running past a narrow box up to the next one, elided when there is no room; a label that is
 not in the clip's controlled vocabulary is drawn in italics with a trailing "?". The apex
 is a vertical line through the middle of its frame with a small triangle on top.
 """
@@ -19,6 +19,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPolygo
 from app.timeline.styles import APEX_COLOR
 
 MIN_LABEL_PX = 18
+LABEL_PX = 90      # room a label may take beyond a narrow box
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class SegmentMarksItem(pg.GraphicsObject):
         painter.setFont(self.font)
         metrics = QFontMetrics(self.font)
         top, bottom = self.y0 + self.height, self.y0
-        for mark in visible:
+        for k, mark in enumerate(visible):
             a = to_px.map(QPointF(mark.onset, top))
             b = to_px.map(QPointF(mark.offset + 1, bottom))
             left, right = min(a.x(), b.x()), max(a.x(), b.x())
@@ -90,6 +91,10 @@ class SegmentMarksItem(pg.GraphicsObject):
             if mark.apex is not None:
                 self._paint_apex(painter, to_px.map(QPointF(mark.apex + 0.5, 0)).x(),
                                  y_top, y_bottom)
+            # a label may run past a narrow box, up to the next box (as far as LABEL_PX)
+            following = (to_px.map(QPointF(visible[k + 1].onset, top)).x()
+                         if k + 1 < len(visible) else left + LABEL_PX)
+            right = max(right, min(left + LABEL_PX, following - 2))
             if mark.label and right - left >= MIN_LABEL_PX:
                 text = mark.label if mark.known else f"{mark.label}?"
                 font = QFont(self.font)

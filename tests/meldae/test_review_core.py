@@ -189,15 +189,28 @@ def test_model_summary_names_model_training_data_and_device():
     from meldae.review.model_summary import describe_model, device_missing_message, trained_on
 
     demo = {"meta": {"demo": True, "trained_on": "meldae synth ..."}, "device": "cpu"}
-    assert describe_model(None, demo) == (
-        "Model: bundled demo model (demo model: synthetic faces only) · cpu")
-    ours = {"meta": {"trained_on": "/data/proj/.meldae/runs/r1/data", "init_from": "/m/base.json"},
+    assert describe_model(None, demo) == "Model: demo — synthetic faces only (demo) · cpu"
+    ours = {"meta": {"trained_on": "/data/proj/.meldae/runs/r1/data", "init_from": "/m/base.json",
+                     "splits": {"train": ["a", "b", "c"], "val": ["d"], "test": []}},
             "device": "cuda:0"}
     assert describe_model("/runs/best.safetensors", ours) == (
-        "Model: best (trained on data, fine-tuned from base) · cuda:0")
-    assert "scores cached (cpu)" in describe_model("x.safetensors", dict(ours, cached=True,
-                                                                          device="cpu"))
+        "Model: best — trained on 4 clips of r1, fine-tuned from base · cuda:0")
+    assert describe_model("x.safetensors", dict(ours, cached=True, device="cpu")).endswith(
+        "· cached scores (cpu)")
+    assert describe_model("x.safetensors", {"cached": True}).endswith("· cached scores")
     assert describe_model("x.safetensors", None, "cuda").endswith("cuda (not loaded yet)")
     assert trained_on({}) == "training data not recorded"
     text = device_missing_message("cuda", "CUDA is not available here")
     assert "--device auto" in text and "demo-model" not in text
+
+
+def test_autosave_keeps_the_vocabulary(tmp_path):
+    from meldae.project import ClipReview
+    from meldae.project.autosave import read_autosave, write_autosave
+
+    doc = ClipAnnotations([Segment(1, 2, apex=2, label="AU4")], [], vocabulary=("AU4", "AU9"))
+    path = tmp_path / "a.autosave.json"
+    write_autosave(path, tmp_path / "v.mp4", tmp_path / "v.eaf", FPS, 10, "now", doc,
+                   ClipReview.IN_PROGRESS)
+    back, review, _payload = read_autosave(path)
+    assert back.vocabulary == ("AU4", "AU9") and back.segments[0].apex == 2
