@@ -71,6 +71,8 @@ class ScreenshotTaker:
         window.scores_ready.connect(self._on_scores_ready)
         window.scores.model_missing.connect(
             lambda msg: self._fail(f"the model could not be loaded: {msg}"))
+        window.scores.device_missing.connect(
+            lambda msg: self._fail(f"GPU not available: {msg}; use --device auto or cpu"))
         self._timeout = QTimer(singleShot=True, interval=int(timeout_s * 1000))
         self._timeout.timeout.connect(
             lambda: self._fail(f"no scores within {timeout_s:g} s; no screenshot written"))

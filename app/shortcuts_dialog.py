@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView, QDialog, QHeaderView, QLineEdit, QTableWidget, QTableWidgetItem,
     QVBoxLayout, QWidget,
@@ -35,6 +36,7 @@ class ShortcutsDialog(QDialog):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)   # menu order until clicked
         self.table.setSortingEnabled(True)
         self.filter_edit.textChanged.connect(self._on_filter_edit_text_changed)
         layout = QVBoxLayout(self)

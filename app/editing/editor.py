@@ -22,7 +22,11 @@ Behaviour worth knowing:
   the onset at first) by -1 / +1 frame; with Shift they move the other edge. Consecutive
   nudges of the same edge of the same segment merge into one undo step.
 - Accept / reject (A / R) act on the selected segment, else on the one under the playhead.
-  ``accept_above`` / ``reject_below`` only touch predicted segments still unreviewed.
+  ``accept_above`` / ``reject_below`` only touch predicted segments still unreviewed, picked
+  by their stored score against a cutoff the annotator chooses.
+- The review loop: ``go_unreviewed`` (N / Shift+N) visits only unreviewed proposals;
+  ``review_and_next`` (Shift+A / Shift+R) decides and moves on; ``set_apex`` (P) puts the
+  apex at the playhead (see ``app.editing.review_ops``).
 - ``set_predictions`` replaces the predicted, unreviewed segments by a model's new ones and
   keeps manual and reviewed segments; a new prediction that overlaps a kept segment with
   IoU >= 0.5 is dropped as a duplicate. It is undoable, but consecutive calls (a streaming

@@ -5,6 +5,8 @@
 - :mod:`meldae.review.vocabulary`: the controlled vocabulary of ME labels (AU codes or
   emotion names), as ELAN stores it in an EAF.
 - :mod:`meldae.review.recent`: the recently opened projects (folders and videos).
+- :mod:`meldae.review.model_summary`: the one line naming the active model, what it was
+  trained on and its device (the app's status badge).
 """
 
 from meldae.review.navigation import (
