@@ -3,7 +3,8 @@
 Labels are drawn in screen pixels (the plot's x and y scales differ wildly), from the box's
 left edge, running past a narrow box up to the next one, elided when there is no room; a label that is
 not in the clip's controlled vocabulary is drawn in italics with a trailing "?". The apex
-is a vertical line through the middle of its frame with a small triangle on top.
+is a vertical line through the middle of its frame with a small triangle on top. With more
+than ``MAX_DETAILED`` segments in view only the apex lines are drawn, in one batch.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import PySide6  # noqa: F401  (pyqtgraph must find PySide6 first)
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPolygonF
 
 from app.timeline.styles import APEX_COLOR
 
 MIN_LABEL_PX = 18
 LABEL_PX = 90      # room a label may take beyond a narrow box
+MAX_DETAILED = 300  # more marks in view: apex lines only (painting stays ~ms at any zoom)
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,9 @@ class SegmentMarksItem(pg.GraphicsObject):
         if not visible:
             return
         to_px = painter.transform()
+        if len(visible) > MAX_DETAILED:
+            self._paint_dense(painter, visible)
+            return
         painter.save()
         painter.resetTransform()
         painter.setFont(self.font)
@@ -109,6 +114,15 @@ class SegmentMarksItem(pg.GraphicsObject):
                                  int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop),
                                  elided)
         painter.restore()
+
+    def _paint_dense(self, painter: QPainter, visible: list[Mark]) -> None:
+        """Zoomed far out: the apexes as one batch of lines, no labels (unreadable anyway)."""
+        apexes = [m.apex + 0.5 for m in visible if m.apex is not None]
+        if not apexes:
+            return
+        painter.setPen(pg.mkPen(APEX_COLOR, width=1, cosmetic=True))
+        top, bottom = self.y0 + self.height, self.y0
+        painter.drawLines([QLineF(x, bottom, x, top) for x in apexes])
 
     @staticmethod
     def _paint_apex(painter: QPainter, x: float, y_top: float, y_bottom: float) -> None:

@@ -135,20 +135,20 @@ def test_apex_at_the_playhead_is_undoable_and_saved(host, tmp_path):
 def test_table_shows_times_jumps_edits_labels_and_sorts(host):
     table, model = host.table, host.table.source_model
     assert model.rowCount() == 5
-    first = table.proxy.index(0, ONSET)
+    first = table.model().index(0, ONSET)
     assert first.data() == "10  (0:00:00.333)"
-    assert table.proxy.index(0, DURATION).data() == "367"     # 11 frames at 30 fps
-    assert table.proxy.index(0, APEX).data() == ""
-    table.clicked.emit(table.proxy.index(2, ONSET))          # click: select and go there
+    assert table.model().index(0, DURATION).data() == "367"     # 11 frames at 30 fps
+    assert table.model().index(0, APEX).data() == ""
+    table.clicked.emit(table.model().index(2, ONSET))          # click: select and go there
     assert host.onset_of_selected() == 50 and host.seeks[-1] == 50
     host.key(Qt.Key.Key_N)                                    # the table follows the editor
     assert table.segment_id_at(table.currentIndex().row()) == host.editor.selected
-    assert table.proxy.setData(table.proxy.index(1, LABEL), "AU12")   # edit in place
+    assert table.model().setData(table.model().index(1, LABEL), "AU12")   # edit in place
     assert host.doc.segment(table.segment_id_at(1)).label == "AU12"
     host.stack.undo()
     assert host.doc.segment(table.segment_id_at(1)).label == ""
     table.sortByColumn(SCORE, Qt.SortOrder.DescendingOrder)
-    assert [table.proxy.index(r, SCORE).data() for r in range(5)] == [
+    assert [table.model().index(r, SCORE).data() for r in range(5)] == [
         "0.900", "0.700", "0.550", "0.400", ""]
 
 
