@@ -1,6 +1,8 @@
 """Entry point of MELDAE Studio: ``python main.py [VIDEO_OR_FOLDER]`` / ``meldae-studio``.
 
-With no argument the app opens the demo project (generated on first start). With
+With no argument the app reopens the project opened last (File ▸ Open recent), or the demo
+project (generated on first start) when nothing was opened before. ``--list-actions``
+prints every menu action with its shortcut as JSON and exits. With
 ``--screenshot PNG`` it waits until the model's scores are drawn, saves a picture of the
 whole window and exits (0; 1 when the scores never arrive within ``--timeout`` seconds).
 """
@@ -35,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fit-scores", action="store_true",
                         help="stretch the timeline's S_loc axis to the scores (for weak models)")
     parser.add_argument("--size", default="1400x900", help="window size WxH (default 1400x900)")
+    parser.add_argument("--list-actions", action="store_true",
+                        help="print every action with its shortcut and menu as JSON, then exit")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     return parser
 
@@ -67,6 +71,8 @@ class ScreenshotTaker:
         window.scores_ready.connect(self._on_scores_ready)
         window.scores.model_missing.connect(
             lambda msg: self._fail(f"the model could not be loaded: {msg}"))
+        window.scores.device_missing.connect(
+            lambda msg: self._fail(f"GPU not available: {msg}; use --device auto or cpu"))
         self._timeout = QTimer(singleShot=True, interval=int(timeout_s * 1000))
         self._timeout.timeout.connect(
             lambda: self._fail(f"no scores within {timeout_s:g} s; no screenshot written"))
@@ -118,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     _check_args(parser, args)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
-    if args.screenshot is not None:
+    if args.screenshot is not None or args.list_actions:
         # The screenshot must also work with a display; offscreen keeps it off the screen.
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
@@ -130,20 +136,44 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("MELDAE Studio")
     _apply_style(app)
     window = MainWindow(checkpoint=args.checkpoint, device=args.device)
+    if args.list_actions:
+        return _list_actions(window)
     window.resize(*args.size)
     if args.fit_scores:
         window.timeline.set_fit_scores(True)
     taker = None
     if args.screenshot is not None:
+        window.remember_recent = False
         taker = ScreenshotTaker(window, args.screenshot, args.timeout, args.frame)
     window.show()
-    if args.path is None:
-        window.review.start_demo()
-    else:
-        window.open_path(args.path)
+    _open_start_path(window, args.path)
     status = app.exec()
     window.shutdown()
     return taker.status if taker is not None else int(status)
+
+
+def _open_start_path(window, path: Path | None) -> None:
+    """The path given, else the project opened last, else the demo project."""
+    if path is None:
+        from meldae.review import RecentPaths
+
+        path = RecentPaths().last()
+        if path is not None:
+            logging.getLogger(__name__).info("reopening %s (the last project)", path)
+    if path is None:
+        window.review.start_demo()
+    else:
+        window.open_path(path)
+
+
+def _list_actions(window) -> int:
+    import json
+
+    from app.window_menus import window_catalog
+
+    print(json.dumps(window_catalog(window), indent=1, ensure_ascii=False))
+    window.shutdown()
+    return 0
 
 
 def _apply_style(app) -> None:

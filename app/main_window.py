@@ -11,10 +11,10 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoStack
+from PySide6.QtGui import QCloseEvent, QUndoStack
 from PySide6.QtWidgets import (
     QAbstractSpinBox, QComboBox, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton,
-    QSplitter, QTabWidget, QWidget,
+    QSplitter, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from app import APP_NAME
@@ -24,13 +24,15 @@ from app.audio.playback import AudioPlayback
 from app.project.clip_list import ClipListWidget
 from app.editing.document import AnnotationDocument
 from app.editing.editor import SegmentEditor
-from app.editing.editor_actions import EditingActions
 from app.review.inference_worker import ScoreController
 from app.review.model_choice import ModelChoice, active_checkpoint
+from app.review.banner import ClipBanner
+from app.review.model_badge import ModelBadge
 from app.review.proposals import ProposalController
+from app.review.segment_table import SegmentTable
+from app.review.session import confirm_save_before_training
 from app.player.player_widget import PlayerWidget
 from app.review.controller import ReviewController, ReviewParts
-from app.editing.speaking import SpeakingEditor
 from app.status import StatusSink
 from app.timeline.timeline_widget import TimelineWidget
 from app.workers import running_workers
@@ -87,6 +89,7 @@ class MainWindow(QMainWindow):
                                   explicit=checkpoint is not None)
         self.models.checkpoint_chosen.connect(self.use_checkpoint)
         self._shut_down = False
+        self.remember_recent = True     # File ▸ Open recent learns what opens
         self._build_widgets()
         self._build_audio()
         self._build_status_bar()
@@ -100,9 +103,14 @@ class MainWindow(QMainWindow):
         self.review.clip_opened.connect(self.clip_opened)
         self.review.scores_ready.connect(self.scores_ready)
         self.review.title_changed.connect(self.setWindowTitle)
-        self._build_menus()
+        from app.window_menus import build_menus
+
+        self.review_keys = build_menus(self)
         self._build_training_tab()
         self._build_project_review()
+        self.review.banner_changed.connect(self.banner.set_message)
+        self.review.project_opened.connect(self._on_review_project_opened)
+        self.models.checkpoint_chosen.connect(self.model_badge.checkpoint_changed)
         self._guard = _ShortcutGuard(self)
         from PySide6.QtWidgets import QApplication
         QApplication.instance().installEventFilter(self._guard)
@@ -122,7 +130,16 @@ class MainWindow(QMainWindow):
         self.top_splitter.setStretchFactor(1, 1)
         self.centre_splitter = QSplitter(Qt.Orientation.Vertical)
         self.centre_splitter.addWidget(self.top_splitter)
-        self.centre_splitter.addWidget(self.timeline)
+        self.segment_table = SegmentTable(self.document, self.editor, self)
+        self.segment_table.seek_requested.connect(self.player.seek)
+        self.player.video_opened.connect(
+            lambda _n: self.segment_table.source_model.set_fps(self.player.fps))
+        self.timeline_splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.timeline_splitter.addWidget(self.timeline)
+        self.timeline_splitter.addWidget(self.segment_table)
+        self.timeline_splitter.setStretchFactor(0, 3)
+        self.timeline_splitter.setStretchFactor(1, 1)
+        self.centre_splitter.addWidget(self.timeline_splitter)
         self.centre_splitter.setStretchFactor(0, 3)
         self.centre_splitter.setStretchFactor(1, 2)
         self.main_splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -135,9 +152,17 @@ class MainWindow(QMainWindow):
         self.main_splitter.setSizes([280, 1120])
         self.top_splitter.setSizes([740, 380])
         self.centre_splitter.setSizes([520, 320])
+        self.timeline_splitter.setSizes([760, 360])
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.main_splitter, "Review")
+        self.banner = ClipBanner(self)
+        review_page = QWidget(self)
+        page_layout = QVBoxLayout(review_page)
+        page_layout.setContentsMargins(0, 0, 0, 0)
+        page_layout.setSpacing(0)
+        page_layout.addWidget(self.banner)
+        page_layout.addWidget(self.main_splitter)
+        self.tabs.addTab(review_page, "Review")
         self.setCentralWidget(self.tabs)
 
     def _build_audio(self) -> None:
@@ -173,56 +198,29 @@ class MainWindow(QMainWindow):
         self.cancel_button.setToolTip("Stop scoring this clip (the scores so far stay)")
         self.cancel_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.cancel_button.setVisible(False)
-        self.cancel_button.clicked.connect(self.scores.cancel)
+        self.cancel_button.clicked.connect(self.scores.cancel_by_user)
+        self.model_badge = ModelBadge(self.scores, self)
         bar.addPermanentWidget(self.clip_label)
         bar.addPermanentWidget(self.progress_bar)
         bar.addPermanentWidget(self.cancel_button)
+        bar.addPermanentWidget(self.model_badge)
 
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        open_video = QAction("Open video…", self, shortcut=QKeySequence.StandardKey.Open,
-                             triggered=self.review.ask_open_video)
-        open_folder = QAction("Open clip folder…", self, shortcut=QKeySequence("Ctrl+Shift+O"),
-                              triggered=self.review.ask_open_folder)
-        next_clip = QAction("Next clip", self, shortcut=QKeySequence("Ctrl+PgDown"),
-                            triggered=lambda: self.review.open_neighbour(1))
-        prev_clip = QAction("Previous clip", self, shortcut=QKeySequence("Ctrl+PgUp"),
-                            triggered=lambda: self.review.open_neighbour(-1))
-        quit_action = QAction("Quit", self, shortcut=QKeySequence.StandardKey.Quit,
-                              triggered=self.close)
-        for action in (open_video, open_folder, next_clip, prev_clip):
-            file_menu.addAction(action)
-            self.addAction(action)
-        for action in self.review.files.actions():
-            file_menu.addAction(action)
-            self.addAction(action)
-        file_menu.addSeparator()
-        file_menu.addAction(quit_action)
-        edit_menu = self.menuBar().addMenu("&Edit")
-        self.editing_actions = EditingActions(self.editor, self, lambda: self.player.current_frame,
-                                              lambda: self.proposals.post.threshold)
-        for action in self.editing_actions.actions.values():
-            edit_menu.addAction(action)
-        edit_menu.addSeparator()
-        self.speaking_editor = SpeakingEditor(
-            self.document, self.undo_stack, self, lambda: self.player.current_frame,
-            lambda: self.proposals.current.speaking, self.show_status)
-        for action in self.speaking_editor.actions() + self.audio_lanes.actions():
-            edit_menu.addAction(action)
-        play_menu = self.menuBar().addMenu("&Playback")
-        for action in self.player.playback_actions():
-            play_menu.addAction(action)
-            self.addAction(action)
-        play_menu.addSeparator()
-        for action in self.audio.actions():
-            play_menu.addAction(action)
-        model_menu = self.menuBar().addMenu("&Model")
-        for action in self.models.actions():
-            model_menu.addAction(action)
-        model_menu.addSeparator()
-        cancel = QAction("Cancel scoring", self, triggered=self.scores.cancel)
-        cancel.setStatusTip("Stop the model on this clip (the scores so far stay)")
-        model_menu.addAction(cancel)
+    def edit_vocabulary(self) -> None:
+        """Edit ▸ Label vocabulary…: ask for the list and set it on the document."""
+        from app.editing import vocabulary_dialog
+
+        entries = vocabulary_dialog.ask_vocabulary(self, self.document.vocabulary,
+                                                   self.document.labels())
+        if entries is not None:
+            self.document.set_vocabulary(entries)
+
+    def show_shortcuts(self) -> None:
+        """Help ▸ Keyboard shortcuts (non-modal)."""
+        from app.shortcuts_dialog import ShortcutsDialog
+        from app.window_menus import window_catalog
+
+        self.shortcuts_dialog = ShortcutsDialog(window_catalog(self), self)
+        self.shortcuts_dialog.show()
 
     def _build_training_tab(self) -> None:
         from app.training.tab import TrainingTab
@@ -230,6 +228,8 @@ class MainWindow(QMainWindow):
         self.training = TrainingTab(project_getter=lambda: self.review.project, parent=self,
                                     checkpoint_getter=self.active_checkpoint)
         self.training.use_checkpoint_requested.connect(self.use_checkpoint)
+        self.training.before_start = lambda: confirm_save_before_training(self.review.session,
+                                                                          self)
         self.add_tab(self.training, "Training")
 
     def _build_project_review(self) -> None:
@@ -274,6 +274,11 @@ class MainWindow(QMainWindow):
     def open_path(self, path: str | Path) -> None:
         """Open a video file or a clip folder."""
         self.review.open_path(Path(path))
+
+    def _on_review_project_opened(self, path: Path) -> None:
+        # the demo opens by itself when nothing else was opened; a --screenshot run is a tool
+        if not self.review.demo and self.remember_recent:
+            self.recent_menu.remember(path)
 
     def show_status(self, text: str, timeout_ms: int = 0) -> None:
         """A message in the status bar."""

@@ -13,6 +13,13 @@ def cache_dir() -> Path:
     return root
 
 
+def config_dir() -> Path:
+    """Where the user's settings live (recent projects): ``$MELDAE_CONFIG_DIR`` or
+    ``~/.config/meldae``."""
+    env = os.environ.get("MELDAE_CONFIG_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".config" / "meldae"
+
+
 def resources_dir() -> Path:
     """The bundled resources (style sheet, icons, demo checkpoint) at the repository root."""
     return Path(__file__).resolve().parents[1] / "resources"

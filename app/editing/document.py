@@ -59,6 +59,7 @@ class AnnotationDocument(QObject):
     reset = Signal()
     modified_changed = Signal(bool)
     clip_review_changed = Signal()
+    vocabulary_changed = Signal()
 
     def __init__(
         self,
@@ -70,7 +71,8 @@ class AnnotationDocument(QObject):
         self._set = AnnotationSet()
         self.annotator = ""   # who edits (the preferences' name); stamped by the commands
         self._clip_review = ClipReview.UNREVIEWED
-        self._clean: tuple = ((), ())
+        self._vocabulary: tuple[str, ...] = ()
+        self._clean: tuple = ((), (), ())
         self._modified = False
         self.load(annotations or ClipAnnotations(segments=[], speaking=[]), n_frames)
 
@@ -130,6 +132,7 @@ class AnnotationDocument(QObject):
             segments=list(self._set.segments),
             speaking=list(self._set.speaking),
             review=clip_review_to_state(self._clip_review),
+            vocabulary=self._vocabulary,
         )
 
     def find(self, seg: Segment) -> SegmentId:
@@ -207,6 +210,19 @@ class AnnotationDocument(QObject):
         self.speaking_changed.emit()
         self._update_modified()
 
+    @property
+    def vocabulary(self) -> tuple[str, ...]:
+        """The ME labels' controlled vocabulary (saved in the EAF; empty: none)."""
+        return self._vocabulary
+
+    def set_vocabulary(self, entries: Sequence[str]) -> None:
+        """Replace the controlled vocabulary (emits ``vocabulary_changed``; an edit to save)."""
+        entries = tuple(entries)
+        if entries != self._vocabulary:
+            self._vocabulary = entries
+            self.vocabulary_changed.emit()
+            self._update_modified()
+
     def set_clip_review(self, review: ClipReview) -> None:
         """Set the clip's review progress (project state; not an undoable edit)."""
         review = ClipReview(review)
@@ -231,10 +247,12 @@ class AnnotationDocument(QObject):
         segments, speaking = self.fit(annotations)
         self._set.set_segments(segments)
         self._set.set_speaking(speaking)
+        self._vocabulary = tuple(annotations.vocabulary)
         if mark_clean:
             self._clean = self._snapshot()
         self.reset.emit()
         self.speaking_changed.emit()
+        self.vocabulary_changed.emit()
         self.set_clip_review(clip_review_from_state(annotations.review))
         self._update_modified()
 
@@ -249,7 +267,7 @@ class AnnotationDocument(QObject):
         # them does not make the document "modified"; reviewing one does.
         kept = tuple(s for s in self._set.segments
                      if s.source != Source.PREDICTED or s.review != ReviewState.UNREVIEWED)
-        return kept, self._set.speaking
+        return kept, self._set.speaking, self._vocabulary
 
     def _update_modified(self) -> None:
         modified = self._snapshot() != self._clean

@@ -22,7 +22,11 @@ Behaviour worth knowing:
   the onset at first) by -1 / +1 frame; with Shift they move the other edge. Consecutive
   nudges of the same edge of the same segment merge into one undo step.
 - Accept / reject (A / R) act on the selected segment, else on the one under the playhead.
-  ``accept_above`` / ``reject_below`` only touch predicted segments still unreviewed.
+  ``accept_above`` / ``reject_below`` only touch predicted segments still unreviewed, picked
+  by their stored score against a cutoff the annotator chooses.
+- The review loop: ``go_unreviewed`` (N / Shift+N) visits only unreviewed proposals;
+  ``review_and_next`` (Shift+A / Shift+R) decides and moves on; ``set_apex`` (P) puts the
+  apex at the playhead (see ``app.editing.review_ops``).
 - ``set_predictions`` replaces the predicted, unreviewed segments by a model's new ones and
   keeps manual and reviewed segments; a new prediction that overlaps a kept segment with
   IoU >= 0.5 is dropped as a duplicate. It is undoable, but consecutive calls (a streaming
@@ -80,6 +84,7 @@ class SegmentEditor(ReviewOperations, QObject):
         self.label_model = QStringListModel(self)
         document.segment_removed.connect(self._on_document_segment_removed)
         document.reset.connect(self._on_document_reset)
+        document.vocabulary_changed.connect(self._refresh_labels)
         undo_stack.indexChanged.connect(self._on_undo_stack_index_changed)
         self._refresh_labels()
 
@@ -274,7 +279,8 @@ class SegmentEditor(ReviewOperations, QObject):
 
     def _refresh_labels(self) -> None:
         # "Previous labels": everything used since the editor was made, also on other clips.
-        labels = sorted(set(self.label_model.stringList()) | set(self.document.labels()))
+        labels = sorted(set(self.label_model.stringList()) | set(self.document.labels())
+                        | set(self.document.vocabulary))
         if labels != self.label_model.stringList():
             self.label_model.setStringList(labels)
 

@@ -1,6 +1,6 @@
 """The QActions (menu entries and keyboard shortcuts) of a :class:`app.editing.editor.SegmentEditor`.
 
-Built by the window as ``EditingActions(editor, window, playhead, threshold)`` (the editor
+Built by the window as ``EditingActions(editor, window, playhead)`` (the editor
 knows nothing of its actions). Every action is added to the
 window with ``Qt.WindowShortcut`` context, has a tooltip naming its shortcut, and is disabled
 when it cannot apply, its status tip then saying why. Keys:
@@ -14,8 +14,11 @@ Alt+Left/Right      previous / next segment: select it and seek to its onset
 A / R               accept / reject the selected segment (else the one under the playhead)
 L                   label the selected segment (with a completer of labels in use)
 Esc                 clear the selection and a pending onset
-Ctrl+Shift+A / R    accept predictions >= / reject predictions < the threshold
-                    (only when ``install_actions`` gets a ``threshold`` callable)
+N / Shift+N         next / previous unreviewed proposal (select it, go to its onset)
+Shift+A / Shift+R   accept / reject, then go to the next unreviewed proposal
+P                   apex of the selected segment (else the one there) at the playhead
+Ctrl+Shift+A / R    accept / reject unreviewed proposals by their stored score (asks the
+                    cutoff, showing how many it picks)
 Ctrl+D              toggle "clip review done"
 Ctrl+Z              undo; Ctrl+Shift+Z or Ctrl+Y: redo
 ==================  ==========================================================
@@ -63,7 +66,6 @@ class EditingActions(QObject):
         editor: the editor the actions drive.
         window: the window the shortcuts live in.
         playhead: returns the current frame.
-        threshold: returns the score threshold for the bulk review actions (optional).
     """
 
     def __init__(
@@ -71,13 +73,11 @@ class EditingActions(QObject):
         editor: SegmentEditor,
         window: QWidget,
         playhead: Callable[[], int],
-        threshold: Callable[[], float] | None = None,
     ) -> None:
         super().__init__(window)
         self.editor = editor
         self.window = window
         self.playhead = playhead
-        self.threshold = threshold
         self.actions: dict[str, QAction] = {}
         self._tips: dict[str, str] = {}
         self._build()
@@ -123,15 +123,29 @@ class EditingActions(QObject):
             ("undo", "Undo", ("Ctrl+Z",), "Undo the last edit", ed.undo_stack.undo),
             ("redo", "Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "Redo the last undone edit", ed.undo_stack.redo),
         ]
-        if self.threshold is not None:
-            specs += [
-                ("accept_above", "Accept predictions above threshold", ("Ctrl+Shift+A",),
-                 "Accept every unreviewed prediction scoring at least the threshold",
-                 lambda: ed.accept_above(self.threshold())),
-                ("reject_below", "Reject predictions below threshold", ("Ctrl+Shift+R",),
-                 "Reject every unreviewed prediction scoring below the threshold",
-                 lambda: ed.reject_below(self.threshold())),
-            ]
+        specs += [
+            ("next_unreviewed", "Next unreviewed proposal", ("N",),
+             "Select the next proposal still to accept or reject and go to it",
+             lambda: ed.go_unreviewed(+1, self.playhead())),
+            ("previous_unreviewed", "Previous unreviewed proposal", ("Shift+N",),
+             "Select the previous proposal still to accept or reject and go to it",
+             lambda: ed.go_unreviewed(-1, self.playhead())),
+            ("accept_next", "Accept and next", ("Shift+A",),
+             "Accept the selected segment, then go to the next unreviewed proposal",
+             lambda: ed.review_and_next(ReviewState.ACCEPTED, self.playhead())),
+            ("reject_next", "Reject and next", ("Shift+R",),
+             "Reject the selected segment, then go to the next unreviewed proposal",
+             lambda: ed.review_and_next(ReviewState.REJECTED, self.playhead())),
+            ("set_apex", "Set apex", ("P",),
+             "Apex of the selected segment (else the one under the playhead) at the playhead",
+             lambda: ed.set_apex(self.playhead())),
+            ("accept_above", "Accept proposals by score…", ("Ctrl+Shift+A",),
+             "Accept every unreviewed proposal whose stored score is at least a cutoff",
+             lambda: self._bulk(True)),
+            ("reject_below", "Reject proposals by score…", ("Ctrl+Shift+R",),
+             "Reject every unreviewed proposal whose stored score is below a cutoff",
+             lambda: self._bulk(False)),
+        ]
         for name, text, keys, tip, slot in specs:
             self._add(name, text, keys, tip, slot)
         self.actions["clip_done"].setCheckable(True)
@@ -164,6 +178,15 @@ class EditingActions(QObject):
         if text is not None:
             self.editor.set_label(self.editor.selected, text)
 
+    def _bulk(self, at_least: bool) -> None:
+        from app.editing import score_cutoff
+        from meldae.review import proposal_scores
+
+        scores = proposal_scores(self.editor.document.items())
+        cutoff = score_cutoff.ask_score_cutoff(self.window, scores, at_least)
+        if cutoff is not None:
+            (self.editor.accept_above if at_least else self.editor.reject_below)(cutoff)
+
     def _toggle_done(self) -> None:
         self.editor.set_clip_done(self.editor.document.clip_review != ClipReview.DONE)
 
@@ -187,8 +210,11 @@ class EditingActions(QObject):
             "clip_done": None,
             "undo": None if stack.canUndo() else "Nothing to undo",
             "redo": None if stack.canRedo() else "Nothing to redo",
-            "accept_above": None if pending else "No unreviewed predictions",
-            "reject_below": None if pending else "No unreviewed predictions",
+            "accept_above": None if pending else "No unreviewed proposals",
+            "reject_below": None if pending else "No unreviewed proposals",
+            "next_unreviewed": None if pending else "No unreviewed proposals",
+            "previous_unreviewed": None if pending else "No unreviewed proposals",
+            "accept_next": empty, "reject_next": empty, "set_apex": empty,
         }
 
     def update(self, *_args: object) -> None:

@@ -13,12 +13,14 @@ from collections.abc import Sequence
 
 from app.editing.commands import (
     BulkReviewCommand,
+    EditSegmentCommand,
     ReplacePredictionsCommand,
     SetLabelCommand,
     SetReviewCommand,
 )
 from meldae.annotations import segment_key
 from meldae.annotations import ReviewState, Segment, SegmentId, Source
+from meldae.review.navigation import neighbour_unreviewed, pick_by_score
 
 DUPLICATE_IOU = 0.5
 
@@ -54,22 +56,61 @@ class ReviewOperations:
         self.undo_stack.push(SetReviewCommand(self.document, segment_id, review))
         return True
 
-    def accept_above(self, threshold: float) -> int:
-        """Accept every unreviewed prediction scoring >= ``threshold``; returns how many."""
-        picked = self._unreviewed_predictions(lambda score: score >= threshold)
-        return self._bulk(picked, ReviewState.ACCEPTED, f"Accept predictions ≥ {threshold:g}")
+    def accept_above(self, cutoff: float) -> int:
+        """Accept every unreviewed prediction whose stored score is >= ``cutoff``; returns
+        how many (one undo step)."""
+        picked = pick_by_score(self.document.items(), cutoff, at_least=True)
+        return self._bulk(picked, ReviewState.ACCEPTED, f"Accept proposals scoring ≥ {cutoff:g}")
 
-    def reject_below(self, threshold: float) -> int:
-        """Reject every unreviewed prediction scoring < ``threshold``; returns how many."""
-        picked = self._unreviewed_predictions(lambda score: score < threshold)
-        return self._bulk(picked, ReviewState.REJECTED, f"Reject predictions < {threshold:g}")
+    def reject_below(self, cutoff: float) -> int:
+        """Reject every unreviewed prediction whose stored score is < ``cutoff``; returns
+        how many (one undo step)."""
+        picked = pick_by_score(self.document.items(), cutoff, at_least=False)
+        return self._bulk(picked, ReviewState.REJECTED, f"Reject proposals scoring < {cutoff:g}")
 
-    def _unreviewed_predictions(self, keep) -> list[SegmentId]:
-        return [
-            sid for sid, s in self.document.items()
-            if s.source == Source.PREDICTED and s.review == ReviewState.UNREVIEWED
-            and s.score is not None and keep(s.score)
-        ]
+    # ------------------------------------------------------------- review loop
+    def go_unreviewed(self, step: int, frame: int) -> SegmentId | None:
+        """Select the next (``step=1``) or previous (-1) unreviewed proposal after the
+        selection (else the playhead ``frame``) and seek to its onset."""
+        current = self._selected if self._selected in self.document else None
+        target = neighbour_unreviewed(self.document.items(), step, frame, current)
+        where = "after" if step > 0 else "before"
+        return self._go(target, f"No unreviewed proposal {where} this point")
+
+    def review_and_next(self, review: ReviewState, frame: int) -> SegmentId | None:
+        """Accept or reject the selected segment (else the one at ``frame``), then move to
+        the next unreviewed proposal: the review loop's one key."""
+        target = self._selected if self._selected in self.document else \
+            self.document.segment_at(frame)
+        if target is None:
+            self.status_message.emit("No segment here: N goes to the next proposal")
+            return None
+        if self.document.segment(target).review != review:
+            self.undo_stack.push(SetReviewCommand(self.document, target, review))
+        nxt = neighbour_unreviewed(self.document.items(), +1, frame, target)
+        if nxt is None:
+            self.select(target)
+            self.status_message.emit("That was the last unreviewed proposal of this clip")
+            return None
+        return self._go(nxt, "")
+
+    def set_apex(self, frame: int, segment_id: SegmentId | None = None) -> bool:
+        """Put the apex of the selected segment (else the one at ``frame``) at ``frame``."""
+        sid = segment_id if segment_id is not None else (
+            self._selected if self._selected in self.document else self.document.segment_at(frame))
+        if sid is None:
+            self.status_message.emit("Select a segment (or put the playhead in one) to set its apex")
+            return False
+        seg = self.document.segment(sid)
+        if not seg.onset <= frame <= seg.offset:
+            self.status_message.emit(
+                f"The apex must lie inside the segment ({seg.onset}–{seg.offset}); frame {frame} does not")
+            return False
+        if seg.apex == frame:
+            return False
+        self.undo_stack.push(EditSegmentCommand(self.document, sid, seg.with_changes(apex=frame),
+                                                text=f"Set apex {frame}"))
+        return True
 
     def _bulk(self, segment_ids: list[SegmentId], review: ReviewState, text: str) -> int:
         if segment_ids:

@@ -58,7 +58,7 @@ class ProjectReviewController(QObject):
         host = self.parts.host
         actions = {
             "review_next": self.review_next.toggleViewAction(),
-            "next_suggestion": window_action(host, "Next suggestion", "N", self.next_suggestion,
+            "next_suggestion": window_action(host, "Next suggestion", "Ctrl+G", self.next_suggestion,
                                              "Open the next clip and spot of the review queue"),
             "progress": self.progress.toggleViewAction(),
             "agreement": window_action(host, "Annotator agreement…", "", self.open_agreement,
@@ -188,11 +188,11 @@ class ProjectReviewController(QObject):
         if path is None:
             return None
         try:
-            self.parts.review.session.save_as(path, include_predicted=True)
+            self.parts.review.session.save_to(path)
         except AnnotationError as exc:
             self.parts.status.error("Not saved", str(exc))
             return None
-        self.parts.status.show(f"Saved {path.name}", 5000)
+        self.parts.status.show(f"Saved {path.name}; Ctrl+S now saves to it", 5000)
         return path
 
     def open_own_version(self) -> bool:

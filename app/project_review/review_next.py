@@ -1,7 +1,7 @@
 """The "Review next" dock: the project's review queue (``meldae.review.queue``).
 
 The queue is computed off the GUI thread from the score cache and the saved files, when the
-dock is first shown, when a project opens, and on Refresh. "Next suggestion" (key N) takes
+dock is first shown, when a project opens, and on Refresh. "Next suggestion" (Ctrl+G) takes
 the next entry not visited yet; activating a row takes that one. The controller opens the
 clip and seeks and zooms there. Saving a clip ranks the queue again (decided proposals leave
 it); entries stay visited across re-rankings.

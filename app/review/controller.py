@@ -23,6 +23,7 @@ from app import APP_NAME
 from app.editing.document import AnnotationDocument
 from app.editing.editor import SegmentEditor
 from app.status import StatusSink
+from meldae.data.clipfolder import single_video_clip
 
 if TYPE_CHECKING:  # pragma: no cover
     from app.review.attention_panel import AttentionPanel
@@ -39,15 +40,6 @@ VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.webm *.m4v);;All files (*)"
 DEMO_MODEL_HINT = ("The model could not be loaded, so there are no scores; the videos and "
                    "annotations still work.\n\nBuild the bundled demo model with "
                    "`make demo-model`, or start with --checkpoint CKPT.")
-
-
-def single_clip(video: Path):
-    """A ``ClipInfo`` for one video file (its ``.eaf`` beside it when present)."""
-    from meldae.data import ClipInfo
-
-    eaf = video.with_suffix(".eaf")
-    return ClipInfo(name=video.stem, video_path=video,
-                    eaf_path=eaf if eaf.is_file() else None, subject=video.stem, split=None)
 
 
 @dataclass(frozen=True)
@@ -78,11 +70,16 @@ class ReviewController(QObject):
         clip_opened(str): a clip's video opened (its name).
         scores_ready(): the open clip's scores are complete and drawn.
         title_changed(str): the window title to show (clip, unsaved star, demo).
+        banner_changed(str): a warning to show above the timeline while the clip is open
+            (its EAF was unreadable); "" hides it.
+        project_opened(object): a folder or video was opened (its ``Path``).
     """
 
     clip_opened = Signal(str)
     scores_ready = Signal()
     title_changed = Signal(str)
+    banner_changed = Signal(str)
+    project_opened = Signal(object)
 
     def __init__(self, parts: ReviewParts, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -125,8 +122,9 @@ class ReviewController(QObject):
         s.failed.connect(lambda msg: parts.status.error("Scoring failed", msg))
 
     # ------------------------------------------------------------------ opening
-    def open_path(self, path: Path) -> None:
-        """Open a clip folder as a project (first clip) or one video."""
+    def open_path(self, path: Path, demo: bool = False) -> None:
+        """Open a clip folder as a project (first clip) or one video (``demo``: the demo
+        project)."""
         from meldae.project import Project
         from meldae.data import DataError
 
@@ -143,17 +141,19 @@ class ReviewController(QObject):
                 self.parts.status.show(warning, 8000)
             clips = project.clips
         elif path.is_file():
-            project, clips = None, [single_clip(path)]
+            project, clips = None, [single_video_clip(path)]
         else:
             self.parts.status.error("Cannot open", f"{path}: no such file or folder")
             return
         if not self.close_clip():
             return
+        self.demo = demo
         self.project = project
         self.parts.models.adopt(project)
         self.parts.clip_list.set_project(project)
         self.parts.clip_list.setVisible(project is not None)
         self.open_clip(clips[0])
+        self.project_opened.emit(path)
 
     def open_clip(self, clip) -> bool:
         """Open ``clip`` (a ``ClipInfo``): the video first, the rest when it has opened.
@@ -187,6 +187,7 @@ class ReviewController(QObject):
                 self._remember(last_frame=self.parts.player.current_frame)
             self.session.deleteLater()
             self.session = None
+            self.banner_changed.emit("")
         return True
 
     def _remember(self, **changes) -> None:
@@ -218,6 +219,7 @@ class ReviewController(QObject):
     def _on_player_video_opened(self, n_frames: int) -> None:
         parts, clip = self.parts, self.clip
         parts.timeline.set_frame_count(n_frames)
+        parts.timeline.set_fps(parts.player.fps)
         parts.proposals.clear()
         self._open_session(clip, n_frames)
         parts.scores.start(clip.video_path, n_frames, parts.player.fps)
@@ -237,23 +239,25 @@ class ReviewController(QObject):
         self.parts.status.error("Cannot open video", message)
 
     def _on_player_frame_changed(self, frame_idx: int) -> None:
-        self.parts.timeline.set_playhead(frame_idx, follow=self.parts.player.is_playing)
+        self.parts.timeline.set_playhead(frame_idx, follow=True)   # paused too
         self.parts.attention.show_frame(frame_idx)
 
     # ------------------------------------------------------------------ annotations
     def _open_session(self, clip, n_frames: int) -> None:
         """Load the clip's EAF into the document and start its autosaving session."""
         from app.review.session import ClipSession
-        from meldae.annotations import AnnotationError, ClipAnnotations
+        from app.review.unreadable import open_unreadable
+        from meldae.annotations import AnnotationError
         from meldae.data import load_clip_annotations
 
-        parts = self.parts
+        parts, outcome = self.parts, None
         try:
             annotations = load_clip_annotations(clip, parts.player.fps)
         except AnnotationError as exc:
-            parts.status.error("Cannot read annotations", str(exc))
-            annotations = ClipAnnotations(segments=[], speaking=[])
-        parts.document.load(annotations, n_frames)
+            outcome = open_unreadable(clip.eaf_path, parts.player.fps, exc, parts.dialog_parent)
+            annotations = outcome.annotations
+        parts.document.load(annotations, n_frames, mark_clean=outcome is None or not outcome.salvaged)
+        self.banner_changed.emit("" if outcome is None else outcome.banner)
         parts.undo_stack.clear()
         parts.editor.select(-1)
         autosave = self.project.autosave_path(clip.name) if self.project is not None else None
@@ -261,6 +265,8 @@ class ReviewController(QObject):
                                    parts.document, self, undo_stack=parts.undo_stack,
                                    autosave_path=autosave, project=self.project,
                                    clip_name=clip.name)
+        if outcome is not None and outcome.copy is None:
+            self.session.refuse_save = f"{clip.eaf_path.name} could not be copied aside"
         self.session.autosave_failed.connect(lambda reason: parts.status.show(reason, 10000))
         self.session.saved.connect(lambda path: parts.status.show(f"Saved {path}", 5000))
         self.session.offer_recovery(parts.dialog_parent)
@@ -285,7 +291,7 @@ class ReviewController(QObject):
     # ------------------------------------------------------------------ scores
     def _on_scores_updated(self, scores) -> None:
         parts = self.parts
-        parts.timeline.set_scores(scores.loc)
+        parts.timeline.set_scores(scores.loc, scores.face_found)
         parts.proposals.set_scores(scores)
         parts.attention.set_attention(scores.attention, scores.done)
         parts.player.set_face_boxes(scores.boxes)
@@ -335,15 +341,23 @@ class ReviewController(QObject):
         self.parts.status.error("Model not available", f"{message}\n\n{DEMO_MODEL_HINT}")
 
     def _on_proposals_threshold_changed(self, _threshold: float) -> None:
-        scores = self.parts.scores.scores
-        if scores is not None and scores.complete:
+        if self._scores_usable():
             self._predictions_timer.start()
 
-    def push_predictions(self) -> None:
-        """Hand the model's ME proposals to the editor for accept/reject review."""
+    def _scores_usable(self) -> bool:
+        """Complete scores, or what a stopped (cancelled) run scored."""
         scores = self.parts.scores.scores
-        if scores is None or not scores.complete:
+        return scores is not None and (scores.complete or (
+            scores.done > 0 and not self.parts.scores.running))
+
+    def push_predictions(self, partial: bool = False) -> None:
+        """Hand the model's ME proposals to the editor for accept/reject review
+        (``partial``: also from scores a cancelled run left, over the frames it scored)."""
+        scores = self.parts.scores.scores
+        if not self._scores_usable():
             return
+        if partial and not scores.complete:
+            self.parts.proposals.set_complete_scores(scores)
         segments = list(self.parts.proposals.current.segments)
         # Model proposals are not the annotator's edits: a clean document stays clean.
         was_clean = not self.parts.document.is_modified
@@ -359,12 +373,12 @@ class ReviewController(QObject):
         self.demo = True
         self._update_title()
         if demo_project_ready():
-            self.open_path(demo_project_dir())
+            self.open_path(demo_project_dir(), demo=True)
             return
         worker = DemoProjectWorker()
         worker.progress.connect(lambda done, total: self.parts.status.show(
             f"Generating the demo project (first start only): clip {done}/{total} written …"))
-        worker.ready.connect(lambda folder: self.open_path(Path(folder)))
+        worker.ready.connect(lambda folder: self.open_path(Path(folder), demo=True))
         worker.failed.connect(lambda msg: self.parts.status.error("Demo project", msg))
         self._demo_worker = worker
         self.parts.status.show("Generating the demo project (first start only) …")

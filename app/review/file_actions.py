@@ -83,12 +83,14 @@ class FileActions(QObject):
         self.save = self._action("Save annotations", "Ctrl+S", self.save_clip,
                                  "Write the clip's EAF (3 backups are kept)")
         self.export = self._action("Export EAF…", "Ctrl+Shift+S", self.export_clip,
-                                   "Write the confirmed segments to another EAF")
+                                   "Write the confirmed segments to another EAF (the clip "
+                                   "keeps saving to its own)")
         self.export_full = self._action(
             "Export EAF with predictions and scores…", "", self.export_clip_full,
             "Write every segment, the predicted tiers and a per-frame score CSV")
-        self.open_eaf = self._action("Open EAF…", "", self.open_eaf_file,
-                                     "Load another EAF into this clip (undoable)")
+        self.open_eaf = self._action("Import EAF…", "", self.open_eaf_file,
+                                     "Load another EAF's annotations into this clip (undoable; "
+                                     "Ctrl+S still saves to the clip's own EAF)")
         self.batch = self._action("Export project as EAF…", "", self.batch_export,
                                   "Write every clip's EAF into a folder")
         self.cancel_batch = self._action("Cancel project export", "", self.cancel_export,
@@ -144,8 +146,9 @@ class FileActions(QObject):
         if session is None:
             return None
         if path is None:
+            suggestion = session.eaf_path.with_name(f"{session.eaf_path.stem}.export.eaf")
             name, _ = QFileDialog.getSaveFileName(self.dialog_parent, "Export EAF",
-                                                  str(session.eaf_path), EAF_FILTER)
+                                                  str(suggestion), EAF_FILTER)
             if not name:
                 return None
             path = Path(name)
@@ -153,20 +156,24 @@ class FileActions(QObject):
         kwargs = {}
         if full and scores is not None and scores.done > 0:
             kwargs = dict(include_scores=True, loc_scores=scores.loc, state_scores=scores.state)
-        return self._run("Export failed", lambda: session.save_as(
+        written = self._run("Export failed", lambda: session.save_as(
             path, include_predicted=full, **kwargs))
+        if written is not None:
+            self.status.show(f"Exported {written} (the clip still saves to "
+                             f"{session.eaf_path.name})", 8000)
+        return written
 
     def export_clip_full(self) -> Path | None:
         """Export every segment, the predicted tiers and the scores."""
         return self.export_clip(full=True)
 
     def open_eaf_file(self, path: Path | None = None) -> None:
-        """Load an EAF into the open clip (one undoable step)."""
+        """Import an EAF into the open clip (one undoable step; the clip keeps its file)."""
         session = self.review.session
         if session is None:
             return
         if path is None:
-            name, _ = QFileDialog.getOpenFileName(self.dialog_parent, "Open EAF",
+            name, _ = QFileDialog.getOpenFileName(self.dialog_parent, "Import EAF",
                                                   str(session.eaf_path.parent), EAF_FILTER)
             if not name:
                 return

@@ -80,6 +80,7 @@ class InferenceWorker(TrackedThread):
     window_ready = Signal(object)
     boxes_ready = Signal(object)
     model_missing = Signal(str)
+    device_missing = Signal(str)
     failed = Signal(str)
     completed = Signal()
 
@@ -93,12 +94,18 @@ class InferenceWorker(TrackedThread):
     def run(self) -> None:  # noqa: D102 (QThread entry point)
         from meldae.checkpoint import CheckpointError
 
+        from meldae.infer.device import DeviceError
+
         try:
             model, info = load_model_cached(self.checkpoint, self.device)
+        except DeviceError as exc:    # a GPU asked for and absent: not a missing model
+            self.device_missing.emit(str(exc))
+            return
         except (CheckpointError, OSError, ValueError) as exc:
             self.model_missing.emit(str(exc))
             return
-        self.model_ready.emit(dict(info))
+        device = next(iter(model.parameters()), None)
+        self.model_ready.emit(dict(info, device=str(getattr(device, "device", "cpu"))))
         if self._predict(model, info):
             boxes = load_face_boxes(self.video_path, int(model.cfg.img_size))
             if boxes is not None and not self.cancel_requested:
@@ -133,16 +140,21 @@ class ScoreController(QObject):
         scores_updated(object): the ``ClipScores`` changed (throttled to ~5 Hz).
         progress(int, int): frames scored, frames in total.
         completed(object): all frames are scored (``ClipScores``; also on a cache hit).
-        model_missing(str), failed(str): see :class:`InferenceWorker`.
+        model_missing(str), device_missing(str), failed(str): see :class:`InferenceWorker`.
         running_changed(bool): a worker started or stopped.
+        model_info_changed(object): the JSON of the model now scoring (with ``device``).
+        cancelled(object): the user stopped scoring; the partial ``ClipScores`` stay.
     """
 
     scores_updated = Signal(object)
     progress = Signal(int, int)
     completed = Signal(object)
     model_missing = Signal(str)
+    device_missing = Signal(str)
     failed = Signal(str)
     running_changed = Signal(bool)
+    model_info_changed = Signal(object)
+    cancelled = Signal(object)
 
     def __init__(self, checkpoint: Path | None = None, device: str = "auto",
                  cache: ScoreCache | None = None, parent: QObject | None = None) -> None:
@@ -169,8 +181,9 @@ class ScoreController(QObject):
         """True while a worker scores the open clip."""
         return self._worker is not None
 
-    def start(self, video_path: Path, n_frames: int, fps) -> None:
-        """Show the scores of ``video_path``: cached at once, else computed live."""
+    def start(self, video_path: Path, n_frames: int, fps, force: bool = False) -> None:
+        """Show the scores of ``video_path``: cached at once, else computed live
+        (``force``: always computed again, e.g. Re-score)."""
         self.cancel()
         self.scores = ClipScores.empty(n_frames, fps)
         try:
@@ -179,7 +192,7 @@ class ScoreController(QObject):
             self._key = None
             QTimer.singleShot(0, lambda m=self._missing_message(exc): self.model_missing.emit(m))
             return
-        cached = self.cache.get(self._key)
+        cached = None if force else self.cache.get(self._key)
         if cached is not None:
             self.scores = cached
             QTimer.singleShot(0, self._emit_cached)
@@ -191,6 +204,7 @@ class ScoreController(QObject):
         worker.completed.connect(self._on_worker_completed)
         worker.failed.connect(self._on_worker_failed)
         worker.model_missing.connect(self._on_worker_model_missing)
+        worker.device_missing.connect(self._on_worker_device_missing)
         self._worker = worker
         worker.start()
         self._notify.start()
@@ -207,6 +221,7 @@ class ScoreController(QObject):
         scores = self.scores
         if scores is None or not scores.complete:
             return
+        self.model_info_changed.emit(dict(scores.info or {}, cached=True))
         self.scores_updated.emit(scores)
         self.progress.emit(scores.n_frames, scores.n_frames)
         self.completed.emit(scores)
@@ -221,6 +236,14 @@ class ScoreController(QObject):
         retire(self._retired, worker)
         self.running_changed.emit(False)
 
+    def cancel_by_user(self) -> None:
+        """Cancel and say so (``cancelled``): the scores so far stay for review."""
+        was_running = self._worker is not None
+        self.cancel()
+        if was_running and self.scores is not None:
+            self.scores_updated.emit(self.scores)
+            self.cancelled.emit(self.scores)
+
     def shutdown(self) -> None:
         """Cancel, then wait for every worker (application exit only)."""
         self.cancel()
@@ -234,6 +257,7 @@ class ScoreController(QObject):
     def _on_worker_model_ready(self, info: dict) -> None:
         if self._is_current() and self.scores is not None:
             self.scores.info = info
+            self.model_info_changed.emit(info)
 
     def _on_worker_window_ready(self, result) -> None:
         if not self._is_current() or self.scores is None:
@@ -280,3 +304,8 @@ class ScoreController(QObject):
         if self._is_current():
             self._finish_worker()
             self.model_missing.emit(message)
+
+    def _on_worker_device_missing(self, message: str) -> None:
+        if self._is_current():
+            self._finish_worker()
+            self.device_missing.emit(message)

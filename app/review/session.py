@@ -18,11 +18,11 @@
   sidecar with review states and scores) and removes the autosave; ``maybe_close(parent)``
   asks Save / Discard / Cancel when there are unsaved changes.
 
-``open_eaf(path)`` loads another EAF as one undoable "Load" step (nothing is lost: undo
-brings the previous content back) and makes it the session's file. ``save_as`` writes the
-annotator's tiers and, optionally, the predicted tiers and a per-frame score CSV; it adopts
-the new file as the session's file only when the whole document went into it
-(``include_predicted=True``); otherwise it is an export and the session is unchanged.
+``open_eaf(path)`` imports another EAF as one undoable "Load" step (nothing is lost: undo
+brings the previous content back); the clip keeps its own file. ``save_as`` is an export:
+it writes the annotator's tiers and, optionally, the predicted tiers and a per-frame score
+CSV to another file, and never changes which file the clip saves to. So Ctrl+S always
+writes the clip's EAF, the file training reads.
 Batch export of a whole project lives in :mod:`meldae.project.export`.
 """
 
@@ -76,6 +76,37 @@ def show_save_changes_dialog(parent: QWidget | None, clip: str) -> str:
     return {QMessageBox.Save: "save", QMessageBox.Discard: "discard"}.get(answer, "cancel")
 
 
+def show_train_unsaved_dialog(parent: QWidget | None, clip: str) -> str:
+    """Ask Save / Train without them / Cancel before training; returns ``"save"``,
+    ``"ignore"`` or ``"cancel"`` (monkeypatched in tests)."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Unsaved edits",
+                      f"{clip} has unsaved edits. Training reads the saved EAF files, so it "
+                      "would not see them.\nSave them first?", parent=parent)
+    save = box.addButton("Save and train", QMessageBox.ButtonRole.AcceptRole)
+    ignore = box.addButton("Train without them", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(save)
+    box.exec()
+    return {id(save): "save", id(ignore): "ignore"}.get(id(box.clickedButton()), "cancel")
+
+
+def confirm_save_before_training(session: ClipSession | None, parent: QWidget | None) -> bool:
+    """Before training (which reads the saved EAFs): offer to save ``session``'s unsaved
+    edits; False when the user cancels (or the save failed)."""
+    if session is None or not session.document.is_modified:
+        return True
+    answer = show_train_unsaved_dialog(parent, session.video_path.name)
+    if answer == "cancel":
+        return False
+    if answer == "save":
+        try:
+            session.save()
+        except AnnotationError as exc:
+            show_error_dialog(parent, "Save failed", str(exc))
+            return False
+    return True
+
+
 def show_error_dialog(parent: QWidget | None, title: str, message: str) -> None:
     """Tell the user an operation failed (monkeypatched in tests)."""
     QMessageBox.critical(parent, title, message)
@@ -119,6 +150,7 @@ class ClipSession(QObject):
         self.clip_name = clip_name or self.video_path.stem
         self._recovery_pending = self.autosave_path.exists()
         self._closed = False
+        self.refuse_save: str | None = None   # why ``save`` must not write the clip's EAF
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(int(autosave_delay_ms))
@@ -232,12 +264,22 @@ class ClipSession(QObject):
         """Write the whole document to the session's EAF and remove the autosave.
 
         Raises:
-            AnnotationError: the file cannot be written (the autosave is kept).
+            AnnotationError: the file cannot be written (the autosave is kept), or saving is
+                refused (``refuse_save``: a damaged file that could not be kept aside).
         """
+        if self.refuse_save:
+            raise AnnotationError(f"{self.eaf_path}: not saved over: {self.refuse_save} "
+                                  "(use Export EAF… to write your work elsewhere)")
         save_eaf(self.document.annotations(), self.eaf_path, self.fps, media_path=self.video_path,
                  backups=3, annotator=self.document.annotator)
         self._mark_saved()
         return self.eaf_path
+
+    def save_to(self, path: str | Path) -> Path:
+        """Save As: the whole document to ``path``, which is the clip's file from now on
+        (an annotator's own version, ``<clip>.<annotator>.eaf``). Raises as :meth:`save`."""
+        self.eaf_path, self.refuse_save = Path(path), None
+        return self.save()
 
     def save_as(self, path: str | Path, include_predicted: bool = False, include_scores: bool = False,
                 loc_scores: np.ndarray | None = None, state_scores: np.ndarray | None = None) -> Path:
@@ -245,20 +287,20 @@ class ClipSession(QObject):
 
         Args:
             path: the EAF to write.
-            include_predicted: also write predicted segments not accepted (predicted tiers);
-                the file then holds the whole document and becomes the session's file.
+            include_predicted: also write predicted segments not accepted (predicted tiers).
             include_scores: also write ``<stem>.scores.csv`` beside it and link it.
-            loc_scores: per-frame localisation scores (needed with ``include_scores``).
-            state_scores: per-frame speaking scores (optional).
+            loc_scores, state_scores: per-frame scores (``loc_scores`` needed with ``include_scores``).
 
         Raises:
-            ValueError: ``include_scores`` without ``loc_scores``.
+            ValueError: ``include_scores`` without ``loc_scores``, or ``path`` is the clip's
+                own EAF (an export must not replace it behind the autosave's back).
             AnnotationError: the file cannot be written.
         """
         path = Path(path)
         ann = self.document.annotations()
         if not include_predicted:
-            ann = ClipAnnotations(ann.confirmed_segments(), ann.confirmed_speaking(), ann.review)
+            ann = ClipAnnotations(ann.confirmed_segments(), ann.confirmed_speaking(), ann.review,
+                                  ann.vocabulary)
         scores_csv = None
         if include_scores:
             if loc_scores is None:
@@ -266,15 +308,15 @@ class ClipSession(QObject):
             scores_csv = path.with_name(f"{path.stem}.scores.csv")
             save_scores_csv(scores_csv, np.asarray(loc_scores),
                             None if state_scores is None else np.asarray(state_scores), self.fps)
+        if path.resolve() == self.eaf_path.resolve():
+            raise ValueError(f"{path} is this clip's own file: use Save (Ctrl+S), not Export")
         save_eaf(ann, path, self.fps, media_path=self.video_path, scores_csv=scores_csv, backups=3,
                  annotator=self.document.annotator)
-        if include_predicted:
-            self.eaf_path = path
-            self._mark_saved()
         return path
 
     def open_eaf(self, path: str | Path) -> None:
-        """Load ``path`` into the document (one undoable "Load" step) and make it the session's file.
+        """Import ``path`` into the document (one undoable "Load" step); the clip keeps
+        saving to its own EAF, so the imported content is an unsaved edit.
 
         Raises:
             AnnotationError: the file cannot be read; the document is unchanged.
@@ -284,9 +326,7 @@ class ClipSession(QObject):
         if self.undo_stack is not None:
             self.undo_stack.push(LoadAnnotationsCommand(self.document, ann, text=f"Load {path.name}"))
         else:
-            self.document.load(ann, self.n_frames)
-        self.eaf_path = path
-        self.document.set_clean()
+            self.document.load(ann, self.n_frames, mark_clean=False)
         self._timer.start()
 
     def _mark_saved(self) -> None:

@@ -53,6 +53,13 @@ def merge_to_pixels(starts: np.ndarray, stops: np.ndarray, x_min: float,
     return merged_starts, merged_stops
 
 
+def true_runs(mask: np.ndarray) -> np.ndarray:
+    """``(K, 2)`` inclusive ``[start, stop]`` frame ranges of the True runs of ``mask``."""
+    padded = np.concatenate([[False], np.asarray(mask, bool), [False]])
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    return edges.reshape(-1, 2) - np.array([0, 1])
+
+
 class SegmentLaneItem(pg.GraphicsObject):
     """Boxes ``[onset, offset + 1) × [y0, y0 + height)``, painted only where visible.
 

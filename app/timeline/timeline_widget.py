@@ -27,42 +27,22 @@ import PySide6  # noqa: F401  (pyqtgraph must find PySide6 first)
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QToolButton, QVBoxLayout, QWidget
 
 from app.audio.waveform_item import WaveformItem
-from app.timeline.items import (
-    EditableLaneItem, LaneStyle, SegmentLaneItem, TimelineViewBox,
+from app.timeline.items import EditableLaneItem, SegmentLaneItem, TimelineViewBox, true_runs
+from app.timeline.marks import Mark, SegmentMarksItem
+from app.timeline.styles import (  # noqa: F401  (ME_LANE, Y_RANGE: part of this module's API)
+    CURVE_COLOR, ME_LANE, ME_STYLES, NO_FACE_STYLE, PRED_STYLE, SCORE_LANE, SPEAK_ANNOT_LANE,
+    SPEAK_AUDIO_LANE, SPEAK_AUDIO_STYLE, SPEAK_MODEL_LANE, SPEAK_STYLE, THRESHOLD_COLOR,
+    WAVE_LANE, Y_RANGE, legend_html, segment_style,
 )
-from meldae.annotations import ReviewState, Segment, Source
+from app.timeline.time_axis import HoverReadout, TimeAxisItem
 from meldae.postprocess import Proposals
 
 log = logging.getLogger(__name__)
 
-ME_LANE = (-0.34, 0.24)          # y0, height
-SPEAK_MODEL_LANE = (-0.50, 0.10)
-SPEAK_ANNOT_LANE = (-0.64, 0.10)
-SPEAK_AUDIO_LANE = (-0.78, 0.10)
-WAVE_LANE = (-1.04, 0.22)
-Y_RANGE = (-1.06, 1.04)
 MIN_VISIBLE_FRAMES = 10
-
-ME_STYLES = [
-    LaneStyle(QColor(70, 140, 235, 200), QColor(150, 195, 255)),    # manual
-    LaneStyle(QColor(240, 160, 40, 110), QColor(255, 190, 90)),     # predicted, unreviewed
-    LaneStyle(QColor(60, 185, 95, 200), QColor(140, 230, 160)),     # predicted, accepted
-    LaneStyle(QColor(120, 120, 120, 70), QColor(150, 150, 150)),    # predicted, rejected
-]
-PRED_STYLE = [LaneStyle(QColor(240, 160, 40, 55), QColor(240, 160, 40, 120))]
-SPEAK_STYLE = [LaneStyle(QColor(180, 110, 220, 190), QColor(200, 150, 235))]
-SPEAK_AUDIO_STYLE = [LaneStyle(QColor(70, 190, 200, 170), QColor(130, 220, 230))]
-
-
-def segment_style(seg: Segment) -> int:
-    """Index into ``ME_STYLES`` for a document segment."""
-    if seg.source != Source.PREDICTED:
-        return 0
-    return {ReviewState.UNREVIEWED: 1, ReviewState.ACCEPTED: 2,
-            ReviewState.REJECTED: 3}[seg.review]
 
 
 class TimelineWidget(QWidget):
@@ -87,6 +67,8 @@ class TimelineWidget(QWidget):
         super().__init__(parent)
         self._n_frames = 0
         self._loc = np.zeros(0, np.float32)
+        self._face = np.zeros(0, bool)      # False: no face (drawn as a band, not a score)
+        self._vocabulary: tuple[str, ...] = ()
         self._scale = 1.0              # the score shown at the top of the S_loc area
         self._proposals = Proposals()  # what it was given to draw
         self._document = None
@@ -103,6 +85,13 @@ class TimelineWidget(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.plot_widget)
+        self.legend = QLabel(legend_html(), self)
+        self.legend.setObjectName("timelineLegend")
+        self.legend.setStyleSheet("QLabel { color: #c8c8d0; padding: 2px 6px; }")
+        self.legend.setWordWrap(True)
+        layout.addWidget(self.legend)
+        self.hover = HoverReadout(self.plot_widget, self.view_box, self.time_axis,
+                                  lambda x: self._frame_at(x) if self._n_frames else None)
         self.fit_button.raise_()
         self.setToolTip(
             "Click or drag: seek · wheel: zoom · Shift+wheel / middle drag: pan\n"
@@ -112,17 +101,21 @@ class TimelineWidget(QWidget):
     # ------------------------------------------------------------------ building
     def _build_plot(self) -> None:
         self.view_box = TimelineViewBox()
-        self.plot_widget = pg.PlotWidget(viewBox=self.view_box, background="#1b1c20")
+        self.time_axis = TimeAxisItem()
+        self.plot_widget = pg.PlotWidget(viewBox=self.view_box, background="#1b1c20",
+                                         axisItems={"bottom": self.time_axis})
         self.plot_item = self.plot_widget.getPlotItem()
         self.plot_item.hideButtons()
         self.plot_item.setMenuEnabled(False)
         self.plot_item.showGrid(x=True, y=False, alpha=0.15)
-        self.plot_item.setLabel("bottom", "frame")
+        self.time_axis.set_fps(None)
         self.plot_item.getAxis("left").setWidth(112)   # fixed: no layout jump when data arrive
         self.view_box.setYRange(*Y_RANGE, padding=0)
         self.view_box.setLimits(yMin=Y_RANGE[0], yMax=Y_RANGE[1])
         self.predicted_item = SegmentLaneItem(0.0, 1.0, PRED_STYLE)
-        self.curve = pg.PlotDataItem(pen=pg.mkPen(QColor(250, 215, 90), width=1.5),
+        self.no_face_item = SegmentLaneItem(*SCORE_LANE, NO_FACE_STYLE)
+        self.marks_item = SegmentMarksItem(*ME_LANE)
+        self.curve = pg.PlotDataItem(pen=pg.mkPen(CURVE_COLOR, width=1.5),
                                      connect="finite")
         self.me_item = EditableLaneItem(*ME_LANE, ME_STYLES)
         self.speak_model_item = SegmentLaneItem(*SPEAK_MODEL_LANE, SPEAK_STYLE)
@@ -131,7 +124,7 @@ class TimelineWidget(QWidget):
         self.waveform_item = WaveformItem(*WAVE_LANE)
         self.threshold_line = pg.InfiniteLine(
             pos=self.threshold, angle=0, movable=True, bounds=(0.0, 1.0),
-            pen=pg.mkPen(QColor(255, 120, 90), width=1.5, style=Qt.PenStyle.DashLine),
+            pen=pg.mkPen(THRESHOLD_COLOR, width=1.5, style=Qt.PenStyle.DashLine),
             hoverPen=pg.mkPen(QColor(255, 160, 130), width=3),
             label="threshold 0.50",
             labelOpts=dict(position=0.02, color=(255, 150, 120), anchors=[(0, 1), (0, 1)]))
@@ -140,7 +133,8 @@ class TimelineWidget(QWidget):
             pos=0.5, angle=90, movable=True,
             pen=pg.mkPen(QColor(255, 255, 255), width=1.5),
             hoverPen=pg.mkPen(QColor(120, 220, 255), width=3))
-        for item, z in ((self.predicted_item, -10), (self.curve, 0), (self.me_item, 5),
+        for item, z in ((self.no_face_item, -12), (self.marks_item, 6),
+                        (self.predicted_item, -10), (self.curve, 0), (self.me_item, 5),
                         (self.speak_model_item, 5), (self.speak_annot_item, 5),
                         (self.speak_audio_item, 5), (self.waveform_item, 4),
                         (self.threshold_line, 10), (self.playhead, 20)):
@@ -205,7 +199,10 @@ class TimelineWidget(QWidget):
         scored = np.flatnonzero(np.isfinite(self._loc))
         stop = int(scored[-1]) + 1 if len(scored) else 0
         x = np.arange(stop, dtype=np.float64) + 0.5
-        self.curve.setData(x, self._loc[:stop] / self._scale)
+        y = self._loc[:stop] / self._scale
+        if len(self._face) >= stop:
+            y = np.where(self._face[:stop], y, np.nan)     # no face: a gap, not a zero
+        self.curve.setData(x, y)
 
     # ------------------------------------------------------------------ clip data
     @property
@@ -227,9 +224,11 @@ class TimelineWidget(QWidget):
         """Start a new clip of ``n_frames`` frames: clears the scores, shows everything."""
         self._n_frames = max(0, int(n_frames))
         self._loc = np.full(self._n_frames, np.nan, np.float32)
+        self._face = np.ones(self._n_frames, bool)
+        self.no_face_item.set_segments([], [])
         self.set_fit_scores(self.fit_button.isChecked())
         extent = max(1, self._n_frames)
-        for item in (self.predicted_item, self.me_item, self.speak_model_item,
+        for item in (self.predicted_item, self.me_item, self.speak_model_item, self.no_face_item,
                      self.speak_annot_item, self.speak_audio_item, self.waveform_item):
             item.set_extent(extent)
         self.set_audio_speaking(np.zeros((0, 2), np.int64))
@@ -240,9 +239,14 @@ class TimelineWidget(QWidget):
         self.view_box.setXRange(0, extent, padding=0)
         self.set_playhead(0)
 
-    def set_scores(self, loc: np.ndarray) -> None:
-        """Per-frame S_loc of the clip, ``(n,)`` in [0, 1]; NaN marks frames not scored yet."""
+    def set_scores(self, loc: np.ndarray, face_found: np.ndarray | None = None) -> None:
+        """Per-frame S_loc of the clip, ``(n,)`` in [0, 1]; NaN marks frames not scored yet.
+        ``face_found`` ``(n,)``: scored frames without a face are shaded "no face"."""
         self._loc = np.asarray(loc, np.float32)
+        self._face = (np.ones(len(self._loc), bool) if face_found is None
+                      else np.asarray(face_found, bool))
+        runs = true_runs(np.isfinite(self._loc) & ~self._face[:len(self._loc)])
+        self.no_face_item.set_segments(runs[:, 0], runs[:, 1])
         if self.fit_button.isChecked():
             self.set_fit_scores(True)   # redraws the curve
         else:
@@ -278,6 +282,7 @@ class TimelineWidget(QWidget):
         if document is not None:
             for signal, slot in self._document_connections():
                 signal.connect(slot)
+        self._vocabulary = tuple(getattr(document, "vocabulary", ()))
         self._on_document_reset()
         self._on_document_speaking_changed()
 
@@ -287,7 +292,8 @@ class TimelineWidget(QWidget):
                 (doc.segment_changed, self._on_document_segments),
                 (doc.segment_removed, self._on_document_segments),
                 (doc.reset, self._on_document_reset),
-                (doc.speaking_changed, self._on_document_speaking_changed)]
+                (doc.speaking_changed, self._on_document_speaking_changed),
+                (doc.vocabulary_changed, self._on_document_vocabulary_changed)]
 
     def render_segments(self, items) -> None:
         """Draw ``(id, segment)`` pairs (document order) in the ME lane."""
@@ -295,6 +301,19 @@ class TimelineWidget(QWidget):
         offsets = [s.offset for _sid, s in items]
         self.me_item.set_segments(onsets, offsets, [segment_style(s) for _sid, s in items],
                                   ids=[sid for sid, _s in items])
+        vocab = set(self._vocabulary)
+        self.marks_item.set_marks(
+            [Mark(s.onset, s.offset, s.apex, s.label, not vocab or s.label in vocab)
+             for _sid, s in items], extent=max(1, self._n_frames))
+
+    def _on_document_vocabulary_changed(self) -> None:
+        """The controlled vocabulary changed: labels outside it are drawn marked."""
+        self._vocabulary = tuple(self._document.vocabulary)
+        self._on_document_reset()
+
+    def set_fps(self, fps) -> None:
+        """The clip's frame rate: the axis and the hover read clock time."""
+        self.time_axis.set_fps(fps)
 
     def render_speaking(self, speaking) -> None:
         """Draw the annotated speaking intervals."""

@@ -57,6 +57,7 @@ class TrainingTab(QWidget):
                  stop_grace_ms: int = STOP_GRACE_MS, checkpoint_getter=None) -> None:
         super().__init__(parent)
         self.checkpoint_getter = checkpoint_getter
+        self.before_start = None      # () -> bool: e.g. "save unsaved edits first?"
         self.run_dir: Path | None = None
         self.runs_root: Path | None = None      # None: <clip folder>/.meldae/runs
         self.active_checkpoint: Path | None = None
@@ -161,7 +162,7 @@ class TrainingTab(QWidget):
     # ------------------------------------------------------------------ actions
     def start(self) -> bool:
         """Start a new run on the checked clips; returns whether the process started."""
-        if self.process.running:
+        if self.process.running or (self.before_start is not None and not self.before_start()):
             return False
         clips = [c for c in self.clips.selected_clips() if c.eaf_path is not None]
         try:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from meldae.annotations.eaf_keep import read_kept_content
 from meldae.annotations.eaf_read import EafDocument, RawAnnotation
+from meldae.annotations.eaf_vocabulary import read_vocabulary
 from meldae.annotations.eaf_write import build_eaf
 from meldae.annotations.files import atomic_write_bytes, rotate_backups
 from meldae.annotations.model import (
@@ -59,10 +60,12 @@ def _check_tiers(tiers: TierNames, path: Path) -> None:
         raise AnnotationError(f"{path}: tier names must be distinct and non-empty, got {names}")
 
 
-def _segment(raw: RawAnnotation, tier: str, fps: Fraction, predicted: bool,
-             sidecar: Sidecar | None, path: Path, tier_annotator: str = "") -> Segment:
-    """One annotation as a segment; its annotator comes from the sidecar, else the tier's
-    ``ANNOTATOR`` attribute (an annotation edited in ELAN)."""
+def segment_from_raw(raw: RawAnnotation, tier: str, fps: Fraction, predicted: bool,
+                     sidecar: Sidecar | None, path: Path, tier_annotator: str = "") -> Segment:
+    """One annotation of tier ``tier`` as a segment in frames, with its sidecar metadata
+    (apex, source, review, score, annotator) when the sidecar entry still matches the
+    annotation; without one, the annotator is the tier's ``ANNOTATOR`` attribute (an
+    annotation edited in ELAN)."""
     onset = ms_to_frame(raw.start_ms, fps)
     offset = max(onset, ms_to_frame(raw.end_ms, fps) - 1)
     entry = sidecar.match(raw.annotation_id, tier, raw.start_ms, raw.end_ms, raw.value) if sidecar else None
@@ -120,7 +123,8 @@ def load_eaf(path: str | Path, fps: Fraction | float | str, tiers: TierNames = T
             continue
         predicted = field_name.endswith("_predicted")
         tier_annotator = doc.tiers[tier_id].get("ANNOTATOR", "")
-        lists[field_name] = [_segment(raw, tier_id, rate, predicted, sidecar, path, tier_annotator)
+        lists[field_name] = [segment_from_raw(raw, tier_id, rate, predicted, sidecar, path,
+                                              tier_annotator)
                              for raw in doc.annotations(tier_id)]
     review = ReviewState.UNREVIEWED
     if sidecar is not None and sidecar.review in {r.value for r in ReviewState}:
@@ -129,6 +133,7 @@ def load_eaf(path: str | Path, fps: Fraction | float | str, tiers: TierNames = T
         segments=lists["me"] + lists["me_predicted"],
         speaking=lists["speaking"] + lists["speaking_predicted"],
         review=review,
+        vocabulary=read_vocabulary(doc.root, tiers.me),
     )
 
 
@@ -214,7 +219,8 @@ def save_eaf(doc: ClipAnnotations, path: str | Path, fps: Fraction | float | str
     linked = [Path(scores_csv)] if scores_csv is not None else []
     tier_annotators = {tiers.me: annotator, tiers.speaking: annotator} if annotator else {}
     data = build_eaf(raw_tiers, path, Path(media_path) if media_path else None, linked, kept,
-                     tier_annotators)
+                     tier_annotators, vocabulary=tuple(doc.vocabulary),
+                     vocabulary_tiers=frozenset({tiers.me, tiers.me_predicted}))
     if not path.parent.is_dir():
         raise AnnotationError(f"{path}: folder {path.parent} does not exist")
     rotate_backups(path, backups)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from meldae.annotations.eaf_keep import KeptContent, slot_sort_keys
 from meldae.annotations.eaf_read import RawAnnotation
+from meldae.annotations import eaf_vocabulary
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 SCHEMA_URL = "http://www.mpi.nl/tools/elan/EAFv3.0.xsd"
@@ -106,13 +107,16 @@ def _time_order(root: ET.Element, tiers: list[tuple[str, list[RawAnnotation]]],
 def build_eaf(tiers: list[tuple[str, list[RawAnnotation]]], eaf_path: Path,
               media_path: Path | None = None, linked: list[Path] | None = None,
               kept: KeptContent | None = None,
-              tier_annotators: dict[str, str] | None = None) -> bytes:
+              tier_annotators: dict[str, str] | None = None, vocabulary: tuple[str, ...] = (),
+              vocabulary_tiers: frozenset[str] = frozenset()) -> bytes:
     """The bytes of an EAF 3.0 document holding ``tiers`` (name, annotations in ms).
 
     Every annotation gets two time slots of its own (unique ids, ordered by time); times
     must already be non-negative ints with ``start_ms < end_ms``. ``kept`` carries content
     of the file being replaced (other tiers, vocabularies, media; see ``eaf_keep``).
     ``tier_annotators`` gives tiers an ``ANNOTATOR`` attribute (tier id -> name).
+    ``vocabulary`` (non-empty) is written as the controlled vocabulary of the tiers named in
+    ``vocabulary_tiers`` (see ``eaf_vocabulary``).
     """
     kept = kept or KeptContent()
     ET.register_namespace("xsi", XSI)
@@ -131,7 +135,9 @@ def build_eaf(tiers: list[tuple[str, list[RawAnnotation]]], eaf_path: Path,
 
     k = 0
     for tier_id, anns in tiers:
-        attrs = {"LINGUISTIC_TYPE_REF": LINGUISTIC_TYPE_ID, "TIER_ID": tier_id}
+        type_id = (eaf_vocabulary.ME_LINGUISTIC_TYPE_ID
+                   if vocabulary and tier_id in vocabulary_tiers else LINGUISTIC_TYPE_ID)
+        attrs = {"LINGUISTIC_TYPE_REF": type_id, "TIER_ID": tier_id}
         if (tier_annotators or {}).get(tier_id):
             attrs["ANNOTATOR"] = tier_annotators[tier_id]
         tier = ET.SubElement(root, "TIER", attrs)
@@ -149,23 +155,37 @@ def build_eaf(tiers: list[tuple[str, list[RawAnnotation]]], eaf_path: Path,
             for attr in ("TIME_SLOT_REF1", "TIME_SLOT_REF2"):
                 elem.set(attr, old_ids[elem.get(attr)])
         root.append(tier)
-    _trailing(root, kept)
+    _trailing(root, kept, vocabulary)
     ET.indent(root, space="    ")
     return ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
 
 
-def _trailing(root: ET.Element, kept: KeptContent) -> None:
+def _trailing(root: ET.Element, kept: KeptContent, vocabulary: tuple[str, ...] = ()) -> None:
     """Linguistic types ... external references, in the schema's order."""
+    from meldae.review.vocabulary import CV_ID
+
     ET.SubElement(root, "LINGUISTIC_TYPE", GRAPHIC_REFERENCES="false",
                   LINGUISTIC_TYPE_ID=LINGUISTIC_TYPE_ID, TIME_ALIGNABLE="true")
+    ours = {LINGUISTIC_TYPE_ID}
+    if vocabulary:
+        root.append(eaf_vocabulary.linguistic_type())
+        ours.add(eaf_vocabulary.ME_LINGUISTIC_TYPE_ID)
     old = kept.trailing
-    root.extend(e for e in old.get("LINGUISTIC_TYPE", []) if e.get("LINGUISTIC_TYPE_ID") != LINGUISTIC_TYPE_ID)
+    root.extend(e for e in old.get("LINGUISTIC_TYPE", []) if e.get("LINGUISTIC_TYPE_ID") not in ours)
     if old.get("LOCALE"):
         root.extend(old["LOCALE"])
     else:
         ET.SubElement(root, "LOCALE", COUNTRY_CODE="US", LANGUAGE_CODE="en")
-    root.extend(old.get("LANGUAGE", []))
+    languages = old.get("LANGUAGE", [])
+    root.extend(languages)
+    if vocabulary and not any(e.get("LANG_ID") == eaf_vocabulary.LANG_ID for e in languages):
+        root.append(eaf_vocabulary.language())
     for stereotype, description in CONSTRAINTS:
         ET.SubElement(root, "CONSTRAINT", DESCRIPTION=description, STEREOTYPE=stereotype)
-    for tag in ("CONTROLLED_VOCABULARY", "LEXICON_REF", "EXTERNAL_REF"):
+    if vocabulary:
+        root.append(eaf_vocabulary.vocabulary_element(vocabulary))
+    # our vocabulary replaces the old file's (the annotator edited it); others are kept
+    root.extend(e for e in old.get("CONTROLLED_VOCABULARY", [])
+                if not (vocabulary and e.get("CV_ID") == CV_ID))
+    for tag in ("LEXICON_REF", "EXTERNAL_REF"):
         root.extend(old.get(tag, []))

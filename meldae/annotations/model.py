@@ -110,11 +110,15 @@ class ClipAnnotations:
     segments: list[Segment] = field(default_factory=list)
     speaking: list[Segment] = field(default_factory=list)
     review: ReviewState = ReviewState.UNREVIEWED
+    # the ME tiers' controlled vocabulary (label values offered to the annotator; the EAF's
+    # CONTROLLED_VOCABULARY, see meldae.annotations.eaf_vocabulary); empty: none
+    vocabulary: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self.segments = list(self.segments)
         self.speaking = list(self.speaking)
         self.review = ReviewState(self.review)
+        self.vocabulary = tuple(str(v) for v in self.vocabulary)
 
     def confirmed_segments(self) -> list[Segment]:
         """Manual segments plus accepted predicted ones, sorted by onset."""

@@ -124,6 +124,14 @@ def discover_clips(folder: str | Path) -> list[ClipInfo]:
     return clips
 
 
+def single_video_clip(video: Path) -> ClipInfo:
+    """A ``ClipInfo`` for one video file outside a clip folder (its ``.eaf`` beside it when
+    present)."""
+    eaf = video.with_suffix(".eaf")
+    return ClipInfo(name=video.stem, video_path=video,
+                    eaf_path=eaf if eaf.is_file() else None, subject=video.stem, split=None)
+
+
 def load_clip_annotations(clip: ClipInfo, fps: Fraction | float,
                           tiers: TierNames = TierNames()) -> ClipAnnotations:
     """The clip's annotations (an empty document when it has no ``.eaf``)."""

@@ -59,6 +59,7 @@ def read_autosave(path: Path) -> tuple[ClipAnnotations, ClipReview, dict]:
         ann = ClipAnnotations(
             segments=[segment_from_json(s) for s in payload["segments"]],
             speaking=[segment_from_json(s) for s in payload["speaking"]],
+            vocabulary=tuple(str(v) for v in payload.get("vocabulary", [])),
         )
         return ann, ClipReview(payload.get("clip_review", "unreviewed")), payload
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -75,6 +76,7 @@ def autosave_text(video_path: Path, eaf_path: Path, fps, n_frames: int, saved_at
         "saved_at": saved_at, "clip_review": clip_review.value,
         "segments": [segment_to_json(s) for s in annotations.segments],
         "speaking": [segment_to_json(s) for s in annotations.speaking],
+        "vocabulary": list(annotations.vocabulary),
     }
     return json.dumps(payload, indent=1, ensure_ascii=False) + "\n"
 

@@ -44,7 +44,7 @@ class Host:
         self.frame = 0
         self.window = QMainWindow()
         qtbot.addWidget(self.window)
-        self.editing = EditingActions(editor, self.window, lambda: self.frame, lambda: 0.5)
+        self.editing = EditingActions(editor, self.window, lambda: self.frame)
         self.actions = self.editing.actions
         self.window.show()
         self.window.activateWindow()

@@ -137,7 +137,7 @@ def test_next_suggestion_opens_the_clip_and_zooms(qtbot, window, clip_dir_copy):
         window.open_path(clip_dir_copy)
     assert window.review.clip.name == videos[0].stem
     controller = window.project_review
-    assert controller.actions["next_suggestion"].shortcut().toString() == "N"
+    assert controller.actions["next_suggestion"].shortcut().toString() == "Ctrl+G"
     controller.review_next.show()
     dock = controller.review_next
     qtbot.waitUntil(lambda: bool(dock.suggestions) and not dock.busy, timeout=30_000)

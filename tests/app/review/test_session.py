@@ -151,8 +151,26 @@ def test_save_as_annotator_tiers_and_scores(qtbot, clip, tmp_path):
         session.save_as(out, include_scores=True)
     full = tmp_path / "full.eaf"
     session.save_as(full, include_predicted=True)
-    assert session.eaf_path == full
+    assert session.eaf_path == clip[1]  # the full export does not take the clip's place
     assert sorted(load_eaf(full, FPS).segments, key=segment_key) == sorted(doc.segments, key=segment_key)
+    with pytest.raises(ValueError, match="own file"):
+        session.save_as(clip[1], include_predicted=True)
+    session.close()
+
+
+def test_export_then_edit_then_save_writes_the_clips_eaf(qtbot, clip, tmp_path):
+    doc, stack, session = _open(clip)
+    export = tmp_path / "export.eaf"
+    session.save_as(export, include_predicted=True)
+    exported = export.read_bytes()
+    doc.insert_segment(Segment(200, 210, label="after export"))
+    assert doc.is_modified
+    assert session.save() == clip[1]
+    assert export.read_bytes() == exported            # the export is never written again
+    saved = load_eaf(clip[1], FPS)
+    assert (200, 210, "after export") in [(s.onset, s.offset, s.label) for s in saved.segments]
+    assert "after export" not in [s.label for s in load_eaf(export, FPS).segments]
+    assert not doc.is_modified
     session.close()
 
 
@@ -163,9 +181,13 @@ def test_open_eaf_is_one_undoable_step(qtbot, clip, tmp_path):
     original = doc.segments
     session.open_eaf(other)
     assert doc.segments == (Segment(5, 6),) and doc.speaking == ()
-    assert not doc.is_modified and session.eaf_path == other
+    # an import: the clip keeps its own file, and the imported content is an unsaved edit
+    assert doc.is_modified and session.eaf_path == clip[1]
     stack.undo()
-    assert doc.segments == original and doc.is_modified
+    assert doc.segments == original and not doc.is_modified
+    stack.redo()
+    assert session.save() == clip[1]
+    assert [(s.onset, s.offset) for s in load_eaf(clip[1], FPS).segments] == [(5, 6)]
     session.close()
 
 
