@@ -19,6 +19,6 @@ thread reads random frames from the reader.
 """
 
 from meldae.video.index import VideoError, VideoInfo, probe
-from meldae.video.reader import VideoReader
+from meldae.video.reader import ReadInterrupted, VideoReader
 
-__all__ = ["VideoError", "VideoInfo", "VideoReader", "probe"]
+__all__ = ["ReadInterrupted", "VideoError", "VideoInfo", "VideoReader", "probe"]
