@@ -1,0 +1,197 @@
+"""Scrubbing on a 1080p60 long-GOP file: random seeks, drag previews, rest to exact frame.
+
+Makes its own test file (``bench/scrub_video.py``: WolfgangLanger_Pexels.mp4 upscaled to
+1920x1080 at 60 fps, x264 keyint 120 = a keyframe every 2 s, B-frames), then measures:
+
+1. ``VideoReader`` random seek (cold, no cache), with the seek as it was before the scrub
+   work (to the keyframe's dts, which lands one GOP early in MP4) and as it is now;
+2. the scrub proxy's build time;
+3. drags of the playhead in the real ``PlayerWidget`` (offscreen): a request every 16 ms
+   (a 60 Hz mouse), sweeping between random positions for 1.5 s, then resting 1 s. Per
+   request served: the time from ``seek`` to the image reaching the widget; per rest: the
+   time from the last request to the exact frame. With keyframe stand-ins only, and with
+   the proxy.
+
+    QT_QPA_PLATFORM=offscreen python bench/scrub.py [--work /tmp/meldae-scrub] [--drags 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from scrub_video import make_scrub_video  # noqa: E402
+
+TICK_MS = 16          # a 60 Hz mouse
+DRAG_S, REST_S = 1.5, 1.0
+
+
+def stats(values: list[float]) -> str:
+    """``median / p95`` in ms."""
+    if not values:
+        return "–"
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return f"{statistics.median(ordered):.0f} / {p95:.0f}"
+
+
+def random_seeks(video: Path, n: int, legacy: bool) -> list[float]:
+    """Cold random reads of ``n`` frames (ms each); ``legacy``: seek to the keyframe's dts."""
+    from meldae.video import VideoReader
+    from meldae.video.index import FrameIndex
+
+    original = FrameIndex.seek_candidates
+    if legacy:
+        FrameIndex.seek_candidates = lambda self, i: (
+            [] if self.seek_ts(i) is None else [self.seek_ts(i)])
+    try:
+        reader = VideoReader(video, cache_bytes=1)
+        rng = random.Random(1)
+        times = []
+        for _ in range(n):
+            frame_idx = rng.randrange(len(reader))
+            t0 = time.perf_counter()
+            reader.read(frame_idx)
+            times.append((time.perf_counter() - t0) * 1000)
+        reader.close()
+        return times
+    finally:
+        FrameIndex.seek_candidates = original
+
+
+def build_proxy(video: Path) -> float:
+    """Build the scrub proxy into the cache (seconds); 0 when it was there."""
+    from meldae.video import VideoReader
+    from meldae.video.proxy import iter_build_proxy, proxy_path
+
+    out = proxy_path(video)
+    if out.is_file():
+        return 0.0
+    t0 = time.perf_counter()
+    for _ in iter_build_proxy(VideoReader(video), out):
+        pass
+    return time.perf_counter() - t0
+
+
+def drag_session(video: Path, drags: int, use_proxy: bool) -> dict:
+    """Drag the playhead of a real PlayerWidget; latencies in ms."""
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtWidgets import QApplication
+
+    from app.player.player_widget import PlayerWidget
+
+    app = QApplication.instance() or QApplication([])
+    player = PlayerWidget()
+    player.scrubber.use_proxy = use_proxy
+    player.resize(960, 600)
+    player.show()
+    asked: dict[int, float] = {}
+    served: list[float] = []
+    offsets: list[int] = []
+    sources: dict[str, int] = {}
+    exact_at: dict[int, float] = {}
+
+    def on_preview(requested: int, shown: int, source: str) -> None:
+        if requested in asked:
+            served.append((time.perf_counter() - asked.pop(requested)) * 1000)
+            offsets.append(abs(shown - requested))
+            sources[source] = sources.get(source, 0) + 1
+
+    def on_exact(frame_idx: int) -> None:
+        exact_at[frame_idx] = time.perf_counter()
+        if frame_idx in asked:
+            served.append((time.perf_counter() - asked.pop(frame_idx)) * 1000)
+            offsets.append(0)
+            sources["exact"] = sources.get("exact", 0) + 1
+
+    def wait(seconds: float, until=lambda: False) -> None:
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline and not until():
+            QCoreApplication.processEvents()
+            time.sleep(0.001)
+
+    player.preview_shown.connect(on_preview)
+    player.frame_shown.connect(on_exact)
+    player.open_video(video)
+    wait(30, lambda: player.shown_frame == 0)
+    if use_proxy:
+        player.seek(1)   # the proxy is attached at the first preview request
+        wait(5, lambda: player.scrubber._previews is not None
+             and not player.scrubber.proxy_building)
+    rng = random.Random(7)
+    rests: list[float] = []
+    requests = 0
+    n = player.frame_count
+    for _ in range(drags):
+        start, end = rng.randrange(n), rng.randrange(n)
+        steps = int(DRAG_S * 1000 / TICK_MS)
+        frame_idx = start
+        for step in range(steps + 1):
+            frame_idx = round(start + (end - start) * step / steps)
+            asked.clear()           # a newer request supersedes the older ones
+            exact_at.clear()
+            last_request = asked[frame_idx] = time.perf_counter()
+            player.seek(frame_idx)
+            requests += 1
+            wait(TICK_MS / 1000)
+        wait(REST_S * 3, lambda: frame_idx in exact_at)
+        if frame_idx in exact_at:   # from the last request (the drag's rest) to the frame
+            rests.append((exact_at[frame_idx] - last_request) * 1000)
+        wait(REST_S)
+    cache_mb = player.scrubber.cache.budget_bytes / 2**20
+    player.shutdown()
+    player.deleteLater()
+    app.processEvents()
+    return dict(served=served, requests=requests, rests=rests, sources=sources,
+                offsets=offsets, cache_mb=cache_mb)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark and print Markdown."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/meldae-scrub"))
+    parser.add_argument("--seconds", type=float, default=25.0)
+    parser.add_argument("--seeks", type=int, default=40)
+    parser.add_argument("--drags", type=int, default=8)
+    args = parser.parse_args(argv)
+    os.environ["MELDAE_CACHE_DIR"] = str(args.work / "cache")
+    video = make_scrub_video(args.work / "scrub_1080p60.mp4", args.seconds)
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"load {os.getloadavg()[0]:.1f}; file: {video.name} "
+          f"({video.stat().st_size / 2**20:.1f} MiB)\n")
+    legacy = random_seeks(video, args.seeks, legacy=True)
+    now = random_seeks(video, args.seeks, legacy=False)
+    no_proxy = drag_session(video, args.drags, use_proxy=False)
+    build_s = build_proxy(video)
+    with_proxy = drag_session(video, args.drags, use_proxy=True)
+    print("| measurement | median / p95 (ms) | notes |")
+    print("|---|---|---|")
+    print(f"| random seek, `VideoReader`, seek to keyframe dts (before) | {stats(legacy)} | "
+          f"{len(legacy)} cold reads |")
+    print(f"| random seek, `VideoReader`, seek to keyframe pts (now) | {stats(now)} | "
+          f"{len(now)} cold reads |")
+    for name, run in (("keyframe stand-ins, no proxy", no_proxy), ("with the proxy", with_proxy)):
+        served = len(run["served"]) / max(1, run["requests"])
+        print(f"| drag: request → image, {name} | {stats(run['served'])} | "
+              f"{served:.0%} of {run['requests']} requests served (the rest superseded); "
+              f"sources {run['sources']}; stand-in off by median "
+              f"{statistics.median(run['offsets'] or [0]):.0f} frames |")
+        print(f"| drag rests → exact frame, {name} | {stats(run['rests'])} | "
+              f"{len(run['rests'])} rests |")
+    print(f"\nproxy build: {build_s:.1f} s (0 = reused); frame cache budget "
+          f"{with_proxy['cache_mb']:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
