@@ -13,6 +13,7 @@ Makes its own test file (``bench/scrub_video.py``: WolfgangLanger_Pexels.mp4 ups
    the proxy.
 
     QT_QPA_PLATFORM=offscreen python bench/scrub.py [--work /tmp/meldae-scrub] [--drags 8]
+    QT_QPA_PLATFORM=offscreen python bench/scrub.py --screenshot docs/screenshots/scrub-stand-in.png
 """
 
 from __future__ import annotations
@@ -44,6 +45,16 @@ def stats(values: list[float]) -> str:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
     return f"{statistics.median(ordered):.0f} / {p95:.0f}"
+
+
+def spin(seconds: float, until=lambda: False) -> None:
+    """Run the Qt event loop for ``seconds`` or until ``until()`` holds."""
+    from PySide6.QtCore import QCoreApplication
+
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline and not until():
+        QCoreApplication.processEvents()
+        time.sleep(0.001)
 
 
 def random_seeks(video: Path, n: int, legacy: bool) -> list[float]:
@@ -84,9 +95,8 @@ def build_proxy(video: Path) -> float:
     return time.perf_counter() - t0
 
 
-def drag_session(video: Path, drags: int, use_proxy: bool) -> dict:
+def drag_session(video: Path, drags: int, use_proxy: bool, wait_proxy: bool = True) -> dict:
     """Drag the playhead of a real PlayerWidget; latencies in ms."""
-    from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
 
     from app.player.player_widget import PlayerWidget
@@ -115,20 +125,14 @@ def drag_session(video: Path, drags: int, use_proxy: bool) -> dict:
             offsets.append(0)
             sources["exact"] = sources.get("exact", 0) + 1
 
-    def wait(seconds: float, until=lambda: False) -> None:
-        deadline = time.perf_counter() + seconds
-        while time.perf_counter() < deadline and not until():
-            QCoreApplication.processEvents()
-            time.sleep(0.001)
-
     player.preview_shown.connect(on_preview)
     player.frame_shown.connect(on_exact)
+    attached: list[bool] = []
+    player.scrubber.proxy_ready.connect(lambda: attached.append(True))
     player.open_video(video)
-    wait(30, lambda: player.shown_frame == 0)
-    if use_proxy:
-        player.seek(1)   # the proxy is attached at the first preview request
-        wait(5, lambda: player.scrubber._previews is not None
-             and not player.scrubber.proxy_building)
+    spin(30, lambda: player.shown_frame == 0)
+    if use_proxy and wait_proxy:   # the proxy is built already: wait until it is in use
+        spin(10, lambda: bool(attached))
     rng = random.Random(7)
     rests: list[float] = []
     requests = 0
@@ -144,17 +148,41 @@ def drag_session(video: Path, drags: int, use_proxy: bool) -> dict:
             last_request = asked[frame_idx] = time.perf_counter()
             player.seek(frame_idx)
             requests += 1
-            wait(TICK_MS / 1000)
-        wait(REST_S * 3, lambda: frame_idx in exact_at)
+            spin(TICK_MS / 1000)
+        spin(REST_S * 3, lambda: frame_idx in exact_at)
         if frame_idx in exact_at:   # from the last request (the drag's rest) to the frame
             rests.append((exact_at[frame_idx] - last_request) * 1000)
-        wait(REST_S)
+        spin(REST_S)
     cache_mb = player.scrubber.cache.budget_bytes / 2**20
     player.shutdown()
     player.deleteLater()
     app.processEvents()
     return dict(served=served, requests=requests, rests=rests, sources=sources,
                 offsets=offsets, cache_mb=cache_mb)
+
+
+def screenshot(video: Path, out: Path, frame_idx: int = 845) -> None:
+    """Save the player showing a keyframe stand-in (no proxy) for ``frame_idx``, 720 px wide."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from app.player.player_widget import PlayerWidget
+
+    app = QApplication.instance() or QApplication([])
+    player = PlayerWidget()
+    player.scrubber.use_proxy = False
+    player.resize(900, 560)
+    player.show()
+    shown: list[int] = []
+    player.preview_shown.connect(lambda requested, *_: shown.append(requested))
+    player.open_video(video)
+    spin(60, lambda: player.shown_frame == 0)
+    player.seek(frame_idx)
+    spin(10, lambda: frame_idx in shown)
+    player.grab().toImage().scaledToWidth(
+        720, Qt.TransformationMode.SmoothTransformation).save(str(out))
+    player.shutdown()
+    app.processEvents()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -164,15 +192,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=25.0)
     parser.add_argument("--seeks", type=int, default=40)
     parser.add_argument("--drags", type=int, default=8)
+    parser.add_argument("--screenshot", type=Path, help="only save the stand-in screenshot")
     args = parser.parse_args(argv)
     os.environ["MELDAE_CACHE_DIR"] = str(args.work / "cache")
     video = make_scrub_video(args.work / "scrub_1080p60.mp4", args.seconds)
+    if args.screenshot:
+        screenshot(video, args.screenshot)
+        return
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"load {os.getloadavg()[0]:.1f}; file: {video.name} "
           f"({video.stat().st_size / 2**20:.1f} MiB)\n")
     legacy = random_seeks(video, args.seeks, legacy=True)
     now = random_seeks(video, args.seeks, legacy=False)
     no_proxy = drag_session(video, args.drags, use_proxy=False)
+    # The first minute after opening a long-GOP clip: the proxy is being built meanwhile.
+    building = drag_session(video, max(2, args.drags // 2), use_proxy=True, wait_proxy=False)
     build_s = build_proxy(video)
     with_proxy = drag_session(video, args.drags, use_proxy=True)
     print("| measurement | median / p95 (ms) | notes |")
@@ -181,7 +215,9 @@ def main(argv: list[str] | None = None) -> None:
           f"{len(legacy)} cold reads |")
     print(f"| random seek, `VideoReader`, seek to keyframe pts (now) | {stats(now)} | "
           f"{len(now)} cold reads |")
-    for name, run in (("keyframe stand-ins, no proxy", no_proxy), ("with the proxy", with_proxy)):
+    for name, run in (("keyframe stand-ins, no proxy", no_proxy),
+                      ("while the proxy is being built", building),
+                      ("with the proxy", with_proxy)):
         served = len(run["served"]) / max(1, run["requests"])
         print(f"| drag: request → image, {name} | {stats(run['served'])} | "
               f"{served:.0%} of {run['requests']} requests served (the rest superseded); "

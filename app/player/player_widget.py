@@ -275,7 +275,7 @@ class PlayerWidget(QWidget):
             return   # stale, or the exact frame is on screen already
         self._preview_of = requested
         note = "" if shown == requested else f"≈ frame {shown}"
-        self.view.set_image(image, note or ("preview" if source == "proxy" else ""))
+        self.view.set_image(image, note or ("proxy preview" if source == "proxy" else ""))
         self.view.set_face_box(None)   # the boxes are in full-size pixels of another frame
         self.preview_shown.emit(requested, shown, source)
 

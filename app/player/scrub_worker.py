@@ -12,6 +12,8 @@ frames when the worker is cancelled (the clip closed) and then leaves no partial
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -26,6 +28,8 @@ from meldae.video.proxy import iter_build_proxy, needs_proxy, open_proxy, proxy_
 from meldae.video.scrub import ScrubPreviewer
 
 log = logging.getLogger(__name__)
+
+_BACKGROUND_NICE = 10   # the proxy build yields the CPU to decoding, scoring and the GUI
 
 
 class ScrubWorker(TrackedThread):
@@ -135,6 +139,7 @@ class ProxyWorker(TrackedThread):
         self.out = Path(out)
 
     def run(self) -> None:  # noqa: D102 (QThread entry point)
+        _lower_priority()
         try:
             reader = VideoReader(self.video_path, cache_bytes=1)
         except (VideoError, OSError) as exc:
@@ -152,3 +157,14 @@ class ProxyWorker(TrackedThread):
         finally:
             builder.close()
             reader.close()
+
+
+def _lower_priority() -> None:
+    """Give this thread (and the codec threads it starts) the CPU last: a background job.
+
+    Linux applies nice values per thread; elsewhere this does nothing.
+    """
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _BACKGROUND_NICE)
+    except (AttributeError, OSError) as exc:   # not Linux, or not permitted
+        log.debug("proxy build keeps its priority: %s", exc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QRect, QRectF, QSize, Qt
+from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -99,10 +99,18 @@ class VideoView(QWidget):
         painter.drawImage(target, self._image)
         self._paint_face(painter, target)
         if self._note:
-            painter.setPen(QColor(255, 210, 90))
-            painter.drawText(target.adjusted(6, 4, -6, -4),
-                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
-                             self._note)
+            self._paint_note(painter, target)
+
+    def _paint_note(self, painter: QPainter, target: QRect) -> None:
+        """The stand-in note: yellow on a dark tag at the picture's bottom left."""
+        font = painter.font()
+        font.setBold(True)
+        painter.setFont(font)
+        text = painter.fontMetrics().boundingRect(self._note).adjusted(-6, -3, 6, 3)
+        text.moveBottomLeft(target.bottomLeft() + QPoint(6, -6))
+        painter.fillRect(text, QColor(0, 0, 0, 170))
+        painter.setPen(QColor(255, 210, 90))
+        painter.drawText(text, Qt.AlignmentFlag.AlignCenter, self._note)
 
     def _paint_face(self, painter: QPainter, target: QRect) -> None:
         source = self.inset_source_rect()

@@ -70,6 +70,19 @@ class ScrubPreviewer:
         self._thumbs = FrameCache(keyframe_budget_bytes)
         self._proxy: VideoReader | None = None
 
+    def __len__(self) -> int:
+        return len(self._reader)
+
+    @property
+    def video_path(self) -> Path:
+        """The original video."""
+        return self._reader.path
+
+    @property
+    def keyframes(self) -> list[int]:
+        """The original's keyframe indices."""
+        return self._keyframes
+
     @property
     def has_proxy(self) -> bool:
         """True once a proxy is attached."""
