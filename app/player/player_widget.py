@@ -273,6 +273,9 @@ class PlayerWidget(QWidget):
                                    source: str) -> None:
         if requested != self._frame or self._shown == self._frame or self.is_playing:
             return   # stale, or the exact frame is on screen already
+        if source == "cache" and shown == requested:   # decoded meanwhile: it is exact
+            self._on_worker_frame_decoded(requested, image)
+            return
         self._preview_of = requested
         note = "" if shown == requested else f"≈ frame {shown}"
         self.view.set_image(image, note or ("proxy preview" if source == "proxy" else ""))
