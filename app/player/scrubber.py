@@ -13,6 +13,7 @@ the cache, so a frame decoded once is shown at once the next time.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -39,14 +40,17 @@ class Scrubber(QObject):
     proxy_progress = Signal(int, int)
     proxy_ready = Signal()
 
-    def __init__(self, parent: QObject | None = None, use_proxy: bool = True) -> None:
+    def __init__(self, parent: QObject | None = None, use_proxy: bool | None = None) -> None:
         """Create an idle scrubber.
 
         Args:
             parent: the Qt parent (the player).
-            use_proxy: build and use scrub proxies for long-GOP files.
+            use_proxy: build and use scrub proxies for long-GOP files; None: yes, unless
+                the environment sets ``MELDAE_SCRUB_PROXY=0``.
         """
         super().__init__(parent)
+        if use_proxy is None:
+            use_proxy = os.environ.get("MELDAE_SCRUB_PROXY", "1").strip() != "0"
         self.use_proxy = use_proxy
         self.cache_budget_bytes = DEFAULT_BUDGET_BYTES   # for the next clip opened
         self.cache: FrameCache | None = None

@@ -77,11 +77,13 @@ def slow_exact(monkeypatch):
     monkeypatch.setattr(VideoReader, "read", read)
 
 
-def open_player(qtbot, video: Path, use_proxy: bool = False,
+def open_player(qtbot, video: Path, use_proxy: bool | None = False,
                 cache_budget: int | None = None) -> PlayerWidget:
+    """A shown player with ``video`` open on frame 0 (``use_proxy`` None: the default)."""
     player = PlayerWidget()
     qtbot.addWidget(player)
-    player.scrubber.use_proxy = use_proxy
+    if use_proxy is not None:
+        player.scrubber.use_proxy = use_proxy
     if cache_budget is not None:
         player.scrubber.cache_budget_bytes = cache_budget
     player.resize(480, 360)
@@ -193,3 +195,16 @@ def test_closing_the_clip_stops_the_proxy_build_cleanly(qtbot, long_gop_video, m
     assert not player.scrubber.proxy_building
     assert not list((cache_dir() / "proxies").iterdir())   # no partial or final proxy
     player.shutdown()
+
+
+def test_proxies_can_be_switched_off_from_the_environment(qtbot, long_gop_video, monkeypatch):
+    monkeypatch.setenv("MELDAE_SCRUB_PROXY", "0")
+    player = open_player(qtbot, long_gop_video, use_proxy=None)
+    try:
+        assert player.scrubber.use_proxy is False
+        player.seek(100)
+        qtbot.waitUntil(lambda: player.shown_frame == 100, timeout=5000)
+        assert player.scrubber.proxy_worker is None
+        assert not (cache_dir() / "proxies").exists()
+    finally:
+        player.shutdown()
