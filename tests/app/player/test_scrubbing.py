@@ -208,3 +208,19 @@ def test_proxies_can_be_switched_off_from_the_environment(qtbot, long_gop_video,
         assert not (cache_dir() / "proxies").exists()
     finally:
         player.shutdown()
+
+
+def test_dragging_the_timeline_previews_then_rests_on_the_exact_frame(
+        qtbot, window, long_gop_video, frames, slow_exact, drag, to_view):
+    with qtbot.waitSignal(window.clip_opened, timeout=60000):
+        window.open_path(long_gop_video)
+    player, timeline = window.player, window.timeline
+    qtbot.waitUntil(lambda: player.shown_frame == 0, timeout=10000)
+    previews = []
+    player.preview_shown.connect(lambda *args: previews.append(args))
+    drag(timeline.plot_widget.viewport(), to_view(timeline, 20.5, 0.2),
+         to_view(timeline, 100.5, 0.2), steps=8)
+    assert player.current_frame == 100 and timeline.playhead_frame == 100
+    assert previews and all(p[2] in ("keyframe", "cache", "proxy") for p in previews)
+    qtbot.waitUntil(lambda: player.shown_frame == 100, timeout=10000)   # the rest
+    np.testing.assert_array_equal(qimage_to_rgb(player.view.image), frames[100])
