@@ -95,8 +95,59 @@ def build_proxy(video: Path) -> float:
     return time.perf_counter() - t0
 
 
+class DragRecorder:
+    """Times each request to its image (a stand-in or the exact frame) and rests to exact."""
+
+    def __init__(self) -> None:
+        self.asked: dict[int, float] = {}     # the newest request only: older ones lost
+        self.exact_at: dict[int, float] = {}
+        self.served: list[float] = []         # ms, request -> image
+        self.offsets: list[int] = []          # frames between the image and the request
+        self.sources: dict[str, int] = {}
+        self.rests: list[float] = []          # ms, last request -> exact frame
+        self.requests = 0
+
+    def request(self, frame_idx: int) -> float:
+        """Note a request (it supersedes the previous one); returns its time."""
+        self.asked.clear()
+        self.exact_at.clear()
+        self.requests += 1
+        self.asked[frame_idx] = time.perf_counter()
+        return self.asked[frame_idx]
+
+    def on_preview(self, requested: int, shown: int, source: str) -> None:
+        """``PlayerWidget.preview_shown``."""
+        self._served(requested, abs(shown - requested), source)
+
+    def on_exact(self, frame_idx: int) -> None:
+        """``PlayerWidget.frame_shown``."""
+        self.exact_at[frame_idx] = time.perf_counter()
+        self._served(frame_idx, 0, "exact")
+
+    def _served(self, frame_idx: int, offset: int, source: str) -> None:
+        if frame_idx in self.asked:
+            self.served.append((time.perf_counter() - self.asked.pop(frame_idx)) * 1000)
+            self.offsets.append(offset)
+            self.sources[source] = self.sources.get(source, 0) + 1
+
+
+def drag(player, recorder: DragRecorder, start: int, end: int) -> None:
+    """One drag from ``start`` to ``end`` at 60 Hz, then the rest (recorded)."""
+    steps = int(DRAG_S * 1000 / TICK_MS)
+    frame_idx, last_request = start, time.perf_counter()
+    for step in range(steps + 1):
+        frame_idx = round(start + (end - start) * step / steps)
+        last_request = recorder.request(frame_idx)
+        player.seek(frame_idx)
+        spin(TICK_MS / 1000)
+    spin(REST_S * 3, lambda: frame_idx in recorder.exact_at)
+    if frame_idx in recorder.exact_at:
+        recorder.rests.append((recorder.exact_at[frame_idx] - last_request) * 1000)
+    spin(REST_S)
+
+
 def drag_session(video: Path, drags: int, use_proxy: bool, wait_proxy: bool = True) -> dict:
-    """Drag the playhead of a real PlayerWidget; latencies in ms."""
+    """Drag the playhead of a real PlayerWidget ``drags`` times; latencies in ms."""
     from PySide6.QtWidgets import QApplication
 
     from app.player.player_widget import PlayerWidget
@@ -106,27 +157,9 @@ def drag_session(video: Path, drags: int, use_proxy: bool, wait_proxy: bool = Tr
     player.scrubber.use_proxy = use_proxy
     player.resize(960, 600)
     player.show()
-    asked: dict[int, float] = {}
-    served: list[float] = []
-    offsets: list[int] = []
-    sources: dict[str, int] = {}
-    exact_at: dict[int, float] = {}
-
-    def on_preview(requested: int, shown: int, source: str) -> None:
-        if requested in asked:
-            served.append((time.perf_counter() - asked.pop(requested)) * 1000)
-            offsets.append(abs(shown - requested))
-            sources[source] = sources.get(source, 0) + 1
-
-    def on_exact(frame_idx: int) -> None:
-        exact_at[frame_idx] = time.perf_counter()
-        if frame_idx in asked:
-            served.append((time.perf_counter() - asked.pop(frame_idx)) * 1000)
-            offsets.append(0)
-            sources["exact"] = sources.get("exact", 0) + 1
-
-    player.preview_shown.connect(on_preview)
-    player.frame_shown.connect(on_exact)
+    recorder = DragRecorder()
+    player.preview_shown.connect(recorder.on_preview)
+    player.frame_shown.connect(recorder.on_exact)
     attached: list[bool] = []
     player.scrubber.proxy_ready.connect(lambda: attached.append(True))
     player.open_video(video)
@@ -134,31 +167,15 @@ def drag_session(video: Path, drags: int, use_proxy: bool, wait_proxy: bool = Tr
     if use_proxy and wait_proxy:   # the proxy is built already: wait until it is in use
         spin(10, lambda: bool(attached))
     rng = random.Random(7)
-    rests: list[float] = []
-    requests = 0
-    n = player.frame_count
     for _ in range(drags):
-        start, end = rng.randrange(n), rng.randrange(n)
-        steps = int(DRAG_S * 1000 / TICK_MS)
-        frame_idx = start
-        for step in range(steps + 1):
-            frame_idx = round(start + (end - start) * step / steps)
-            asked.clear()           # a newer request supersedes the older ones
-            exact_at.clear()
-            last_request = asked[frame_idx] = time.perf_counter()
-            player.seek(frame_idx)
-            requests += 1
-            spin(TICK_MS / 1000)
-        spin(REST_S * 3, lambda: frame_idx in exact_at)
-        if frame_idx in exact_at:   # from the last request (the drag's rest) to the frame
-            rests.append((exact_at[frame_idx] - last_request) * 1000)
-        spin(REST_S)
+        drag(player, recorder, rng.randrange(player.frame_count),
+             rng.randrange(player.frame_count))
     cache_mb = player.scrubber.cache.budget_bytes / 2**20
     player.shutdown()
     player.deleteLater()
     app.processEvents()
-    return dict(served=served, requests=requests, rests=rests, sources=sources,
-                offsets=offsets, cache_mb=cache_mb)
+    return dict(served=recorder.served, requests=recorder.requests, rests=recorder.rests,
+                sources=recorder.sources, offsets=recorder.offsets, cache_mb=cache_mb)
 
 
 def screenshot(video: Path, out: Path, frame_idx: int = 845) -> None:
