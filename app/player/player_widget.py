@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -14,7 +13,9 @@ from PySide6.QtWidgets import (
     QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget,
 )
 
-from app.player.decode_worker import DecodeWorker
+from app.player.clock import PlaybackClock
+from app.player.decode_worker import DecodeWorker, rgb_to_qimage
+from app.player.scrubber import Scrubber
 from app.workers import retire
 from app.player.video_view import VideoView
 from meldae.timebase import frame_to_ms
@@ -32,33 +33,15 @@ def format_time(ms: int) -> str:
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
 
 
-class PlaybackClock:
-    """Which frame should be on screen while playing at ``speed`` (wall clock based)."""
-
-    def __init__(self, start_frame: int, fps: Fraction, speed: float) -> None:
-        self.start_frame = start_frame
-        self.rate = float(fps) * speed
-        self.t0 = time.monotonic()
-
-    def target(self) -> int:
-        """The frame due now."""
-        return self.start_frame + int((time.monotonic() - self.t0) * self.rate)
-
-    def position(self) -> float:
-        """Where playback is now, in (fractional) frames."""
-        return self.start_frame + (time.monotonic() - self.t0) * self.rate
-
-    def shift(self, frames: float) -> None:
-        """Move the clock ``frames`` ahead (negative: back), e.g. to follow the audio."""
-        self.t0 -= frames / self.rate if self.rate else 0.0
-
-
 class PlayerWidget(QWidget):
     """Video view plus transport; the current frame lives here, the decoding in a worker.
 
     Signals:
         frame_changed(int): the current frame changed (seek, step or playback).
-        frame_shown(int): a decoded frame reached the screen.
+        frame_shown(int): the exact frame reached the screen.
+        preview_shown(int, int, str): while scrubbing, a stand-in reached the screen:
+            requested frame, frame shown (maybe smaller), source ("cache", "proxy",
+            "keyframe"); the exact frame follows.
         video_opened(int): the video opened with this many frames.
         video_failed(str): the video could not be opened or decoded.
         playing_changed(bool): playback started or stopped.
@@ -66,6 +49,7 @@ class PlayerWidget(QWidget):
 
     frame_changed = Signal(int)
     frame_shown = Signal(int)
+    preview_shown = Signal(int, int, str)
     video_opened = Signal(int)
     video_failed = Signal(str)
     playing_changed = Signal(bool)
@@ -77,6 +61,7 @@ class PlayerWidget(QWidget):
         self._retired: set[DecodeWorker] = set()
         self._frame = 0
         self._shown = -1
+        self._preview_of = -1   # the frame whose stand-in is on screen (-1: none)
         self._total = 0
         self._fps = Fraction(30)
         self._speed = 1.0
@@ -85,6 +70,8 @@ class PlayerWidget(QWidget):
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._on_timer_timeout)
+        self.scrubber = Scrubber(self)
+        self.scrubber.preview_ready.connect(self._on_scrubber_preview_ready)
         self._build_actions()
         self._build_ui()
         self._set_enabled(False, "Open a video first")
@@ -221,7 +208,7 @@ class PlayerWidget(QWidget):
         """Open ``video_path`` in a new decode worker (returns at once)."""
         self.close_video()
         self.view.set_message(f"Opening {Path(video_path).name} …")
-        worker = DecodeWorker(video_path)
+        worker = DecodeWorker(video_path, self.scrubber.open(video_path))
         worker.opened.connect(self._on_worker_opened)
         worker.frame_decoded.connect(self._on_worker_frame_decoded)
         worker.failed.connect(self._on_worker_failed)
@@ -237,7 +224,9 @@ class PlayerWidget(QWidget):
             worker.frame_decoded.disconnect()
             worker.failed.disconnect()
             retire(self._retired, worker)
+        self.scrubber.close()
         self._total, self._frame, self._shown, self._boxes = 0, 0, -1, None
+        self._preview_of = -1
         self.view.set_image(None)
         self.view.set_face_box(None)
         self.view.set_message("No video")
@@ -247,6 +236,7 @@ class PlayerWidget(QWidget):
     def shutdown(self) -> None:
         """Stop every decode worker and wait for them (application exit only)."""
         self.close_video()
+        self.scrubber.shutdown()
         for worker in list(self._retired):
             worker.shutdown()
         self._retired.clear()
@@ -272,10 +262,25 @@ class PlayerWidget(QWidget):
         self.seek(0)
 
     def _on_worker_frame_decoded(self, frame_idx: int, image: QImage) -> None:
-        self._shown = frame_idx
+        if frame_idx != self._frame and self._preview_of == self._frame:
+            return   # a stale exact frame must not replace the current frame's preview
+        self._shown, self._preview_of = frame_idx, -1
         self.view.set_image(image)
         self._update_face_box()
         self.frame_shown.emit(frame_idx)
+
+    def _on_scrubber_preview_ready(self, requested: int, shown: int, image: QImage,
+                                   source: str) -> None:
+        if requested != self._frame or self._shown == self._frame or self.is_playing:
+            return   # stale, or the exact frame is on screen already
+        if source == "cache" and shown == requested:   # decoded meanwhile: it is exact
+            self._on_worker_frame_decoded(requested, image)
+            return
+        self._preview_of = requested
+        note = "" if shown == requested else f"≈ frame {shown}"
+        self.view.set_image(image, note or ("proxy preview" if source == "proxy" else ""))
+        self.view.set_face_box(None)   # the boxes are in full-size pixels of another frame
+        self.preview_shown.emit(requested, shown, source)
 
     def _on_worker_failed(self, message: str) -> None:
         log.error("video failed: %s", message)
@@ -292,7 +297,13 @@ class PlayerWidget(QWidget):
         if self.is_playing and self._clock is not None:
             self._clock = PlaybackClock(frame_idx, self._fps, self._speed)
         self._frame = frame_idx
-        self._worker.request(frame_idx)
+        cached = self.scrubber.cached(frame_idx)
+        if cached is not None:   # decoded before: show it now, no worker round trip
+            self._on_worker_frame_decoded(frame_idx, rgb_to_qimage(cached))
+            self._worker.prefetch_around(frame_idx)
+        else:
+            self.scrubber.request(frame_idx)   # a stand-in at once; the exact frame follows
+            self._worker.request(frame_idx)
         self._update_counters()
         self.frame_changed.emit(frame_idx)
 
@@ -357,7 +368,7 @@ class PlayerWidget(QWidget):
         # Behind: the previous frame is still being decoded; skip this tick, never queue.
         if target != self._frame and not self._worker.busy:
             self._frame = target
-            self._worker.request(target)
+            self._worker.request(target, prefetch=False)
             self._update_counters()
             self.frame_changed.emit(target)
 

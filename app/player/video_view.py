@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QRect, QRectF, QSize, Qt
+from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -24,6 +24,7 @@ class VideoView(QWidget):
         self._image: QImage | None = None
         self._box: tuple[float, float, float, float] | None = None
         self._message = "No video"
+        self._note = ""
         self.setMinimumSize(QSize(320, 200))
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -38,9 +39,20 @@ class VideoView(QWidget):
         """The face box drawn now, or None."""
         return self._box
 
-    def set_image(self, image: QImage | None) -> None:
-        """Show ``image`` (None clears the view)."""
+    @property
+    def note(self) -> str:
+        """The note drawn over the picture ("" for an exact frame)."""
+        return self._note
+
+    def set_image(self, image: QImage | None, note: str = "") -> None:
+        """Show ``image`` (None clears the view).
+
+        Args:
+            image: the frame; a scrub preview may be smaller than the video.
+            note: a short text drawn in the corner, e.g. "≈ frame 120" for a stand-in.
+        """
         self._image = image
+        self._note = note
         self.update()
 
     def set_face_box(self, box: tuple[float, float, float, float] | None) -> None:
@@ -86,6 +98,19 @@ class VideoView(QWidget):
         target = self.picture_rect()
         painter.drawImage(target, self._image)
         self._paint_face(painter, target)
+        if self._note:
+            self._paint_note(painter, target)
+
+    def _paint_note(self, painter: QPainter, target: QRect) -> None:
+        """The stand-in note: yellow on a dark tag at the picture's bottom left."""
+        font = painter.font()
+        font.setBold(True)
+        painter.setFont(font)
+        text = painter.fontMetrics().boundingRect(self._note).adjusted(-6, -3, 6, 3)
+        text.moveBottomLeft(target.bottomLeft() + QPoint(6, -6))
+        painter.fillRect(text, QColor(0, 0, 0, 170))
+        painter.setPen(QColor(255, 210, 90))
+        painter.drawText(text, Qt.AlignmentFlag.AlignCenter, self._note)
 
     def _paint_face(self, painter: QPainter, target: QRect) -> None:
         source = self.inset_source_rect()

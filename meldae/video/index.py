@@ -115,6 +115,20 @@ class FrameIndex:
         return cls(pts, [k for k, _ in keys], [s for _, s in keys],
                    {p: i for i, p in enumerate(pts)}, seekable)
 
+    def seek_candidates(self, frame_idx: int) -> list[int]:
+        """Timestamps to try, in order, before decoding frame ``frame_idx`` from a keyframe.
+
+        First the keyframe's pts: MP4 demuxers seek by it and land on that keyframe. Then
+        its dts (earlier with B-frames), which some demuxers need but which lands one GOP
+        early in MP4, decoding a whole GOP for nothing. Empty: decode from the start.
+        """
+        if not self.seekable:
+            return []
+        k = bisect.bisect_right(self.key_pts, self.pts[frame_idx]) - 1
+        if k < 0:
+            return []
+        return list(dict.fromkeys((self.key_pts[k], self.key_seek[k])))
+
     def seek_ts(self, frame_idx: int) -> int | None:
         """The timestamp to seek to before decoding frame ``frame_idx``; None: the start."""
         if not self.seekable:

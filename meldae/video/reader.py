@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -25,10 +25,21 @@ _RECENT_FRAMES = 12  # decoded frames a cursor keeps, so stepping backwards need
 _DEFAULT_CACHE_BYTES = 192 * 1024 * 1024
 
 
-def _to_rgb(frame: av.VideoFrame) -> np.ndarray:
-    """A decoded frame as a read-only (H, W, 3) uint8 RGB array, display rotation applied."""
-    rgb = frame.to_ndarray(format="rgb24")  # (H, W, 3)
+def _to_rgb(frame: av.VideoFrame, fit: tuple[int, int] | None = None) -> np.ndarray:
+    """A decoded frame as a read-only (H, W, 3) uint8 RGB array, display rotation applied.
+
+    ``fit`` ``(width, height)``: scale down (aspect kept, even sizes) to fit inside it; the
+    scaling and the colour conversion are one swscale pass, much cheaper than both apart.
+    """
     rotation = int(round(getattr(frame, "rotation", 0) or 0)) % 360
+    if fit is None:
+        rgb = frame.to_ndarray(format="rgb24")  # (H, W, 3)
+    else:
+        fit_w, fit_h = fit if rotation % 180 == 0 else (fit[1], fit[0])
+        scale = min(1.0, fit_w / frame.width, fit_h / frame.height)
+        width = max(2, int(frame.width * scale) & ~1)
+        height = max(2, int(frame.height * scale) & ~1)
+        rgb = frame.to_ndarray(format="rgb24", width=width, height=height)
     if rotation:
         # The display matrix rotates counter-clockwise by ``rotation`` degrees.
         rgb = np.ascontiguousarray(np.rot90(rgb, k=rotation // 90))
@@ -46,14 +57,21 @@ class _Cursor:
         self._frames: Iterator[av.VideoFrame] | None = None
         self.pos = -1  # the frame index of the last frame produced
         self.recent: OrderedDict[int, av.VideoFrame] = OrderedDict()  # last frames decoded
+        self._interrupt: Callable[[], bool] | None = None
 
     def close(self) -> None:
         self._frames = None
         self.recent.clear()
         self._container.close()
 
-    def read(self, frame_idx: int) -> av.VideoFrame:
-        """Decode frame ``frame_idx`` exactly; raises IndexMismatch when decoding disagrees."""
+    def read(self, frame_idx: int, interrupt: Callable[[], bool] | None = None
+             ) -> av.VideoFrame:
+        """Decode frame ``frame_idx`` exactly; raises IndexMismatch when decoding disagrees.
+
+        ``interrupt`` is asked between decoded frames; True raises ReadInterrupted, and the
+        cursor stays valid where it stopped.
+        """
+        self._interrupt = interrupt
         recent = self.recent.get(frame_idx)
         if recent is not None:
             return recent
@@ -62,13 +80,19 @@ class _Cursor:
             frame_idx - self.pos <= _FORWARD_DECODE_LIMIT
             or index.seek_ts(frame_idx) == index.seek_ts(self.pos))
         if not forward:
-            self._seek(index.seek_ts(frame_idx))
-            try:
-                return self._advance(frame_idx, after_seek=True)
-            except _SeekLate:
-                log.debug("%s: seek landed after frame %d; decoding from the start",
-                          self._path, frame_idx)
-                self._seek(None)
+            candidates = index.seek_candidates(frame_idx)
+            for attempt, ts in enumerate(candidates):
+                self._seek(ts)
+                try:
+                    return self._advance(frame_idx, after_seek=True)
+                except _SeekLate:
+                    log.debug("%s: seek to %s landed after frame %d", self._path, ts,
+                              frame_idx)
+                except IndexMismatch:
+                    # A demuxer that does not seek by pts (MPEG-TS): try the next way.
+                    if attempt == len(candidates) - 1:
+                        raise
+            self._seek(None)
         return self._advance(frame_idx, after_seek=False)
 
     def _seek(self, ts: int | None) -> None:
@@ -98,6 +122,8 @@ class _Cursor:
                     return frame
                 if pos > frame_idx:
                     break
+                if self._interrupt is not None and self._interrupt():
+                    raise ReadInterrupted(frame_idx)
         except av.error.FFmpegError as err:
             raise VideoError(self._path, f"decoding failed near frame {frame_idx} "
                                          f"({err.strerror or err})") from err
@@ -115,6 +141,14 @@ class _Cursor:
 
 class _SeekLate(Exception):
     """The demuxer's seek landed after the requested frame (internal)."""
+
+
+class ReadInterrupted(Exception):
+    """``VideoReader.read`` gave up on a frame because its ``interrupt`` said so."""
+
+    def __init__(self, frame_idx: int) -> None:
+        super().__init__(f"reading frame {frame_idx} was interrupted")
+        self.frame_idx = frame_idx
 
 
 class VideoReader:
@@ -169,32 +203,59 @@ class VideoReader:
     def __len__(self) -> int:
         return len(self._index.pts)
 
+    @property
+    def keyframes(self) -> list[int]:
+        """The frame indices of the keyframes (where a seek can start), ascending."""
+        if not self._index.seekable:
+            return [0]
+        by_pts = self._index.by_pts
+        return sorted({by_pts[p] for p in self._index.key_pts if p in by_pts} | {0})
+
     def __getitem__(self, frame_idx: int) -> np.ndarray:
         """Frame ``frame_idx`` (negative counts from the end): read-only (H, W, 3) uint8 RGB."""
+        return self.read(frame_idx)
+
+    def read(self, frame_idx: int, interrupt: Callable[[], bool] | None = None,
+             fit: tuple[int, int] | None = None) -> np.ndarray:
+        """Frame ``frame_idx``, like ``reader[frame_idx]``, with two options.
+
+        Args:
+            frame_idx: the frame (negative counts from the end).
+            interrupt: asked between the frames decoded on the way to ``frame_idx``; when it
+                returns True the read stops with ReadInterrupted (a scrub moved on).
+            fit: ``(width, height)`` to scale the frame down into (aspect kept); scaled
+                frames bypass the frame cache.
+
+        Raises:
+            ReadInterrupted: ``interrupt`` returned True before the frame was decoded.
+        """
         n = len(self)
         if not isinstance(frame_idx, (int, np.integer)):
             raise TypeError(f"frame index must be an int, not {type(frame_idx).__name__}")
         frame_idx = int(frame_idx) + n if frame_idx < 0 else int(frame_idx)
         if not 0 <= frame_idx < n:
             raise IndexError(f"frame {frame_idx} out of range for {n} frames")
+        if fit is not None:
+            return _to_rgb(self._read(frame_idx, interrupt), fit)
         cached = self._cache.get(frame_idx)
         if cached is not None:
             self._cache.move_to_end(frame_idx)
             return cached
-        rgb = _to_rgb(self._read(frame_idx))
+        rgb = _to_rgb(self._read(frame_idx, interrupt))
         self._cache[frame_idx] = rgb
         while len(self._cache) > getattr(self, "_cache_frames", 2):
             self._cache.popitem(last=False)
         return rgb
 
-    def _read(self, frame_idx: int) -> av.VideoFrame:
+    def _read(self, frame_idx: int, interrupt: Callable[[], bool] | None = None
+              ) -> av.VideoFrame:
         if self._cursor is None:
             self._cursor = _Cursor(self.path, self._index)
         try:
-            return self._cursor.read(frame_idx)
+            return self._cursor.read(frame_idx, interrupt)
         except IndexMismatch as err:
             self._reindex(err)
-            return self._cursor.read(frame_idx)
+            return self._cursor.read(frame_idx, interrupt)
 
     def _reindex(self, err: IndexMismatch) -> None:
         """Replace the packet index by a decoded one; fails if it is already decoded."""
@@ -216,13 +277,14 @@ class VideoReader:
         for _, frame in self.iter_frames():
             yield frame
 
-    def iter_frames(self, start: int = 0, stop: int | None = None
-                    ) -> Iterator[tuple[int, np.ndarray]]:
+    def iter_frames(self, start: int = 0, stop: int | None = None,
+                    fit: tuple[int, int] | None = None) -> Iterator[tuple[int, np.ndarray]]:
         """Decode frames ``start .. stop-1`` sequentially with a decoder of their own.
 
         Args:
             start: the first frame index.
             stop: one past the last frame index; None for the end of the video.
+            fit: ``(width, height)`` to scale the frames down into (aspect kept).
 
         Yields:
             ``(frame_idx, frame)`` pairs in order; frames as in ``reader[frame_idx]``.
@@ -233,7 +295,7 @@ class VideoReader:
             cursor = _Cursor(self.path, self._index)
             try:
                 while frame_idx < stop:
-                    yield frame_idx, _to_rgb(cursor.read(frame_idx))
+                    yield frame_idx, _to_rgb(cursor.read(frame_idx), fit)
                     frame_idx += 1
             except IndexMismatch as err:
                 self._reindex(err)

@@ -41,7 +41,7 @@ def test_rgb_round_trip_through_qimage():
 
 def test_playback_clock_targets_by_rate(monkeypatch):
     now = [100.0]
-    monkeypatch.setattr("app.player.player_widget.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("app.player.clock.time.monotonic", lambda: now[0])
     clock = PlaybackClock(10, Fraction(30), 0.5)
     now[0] = 102.0          # 2 s at 15 frames/s
     assert clock.target() == 40
