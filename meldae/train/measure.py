@@ -7,6 +7,11 @@ UF1 (paper eq. 5) needs expression types (``micro``/``macro`` labels, as written
 dataset converters). The spotter does not classify, so a matched prediction counts for the
 class of its ground truth, and an unmatched one for the class its duration suggests
 (MEGC: micro up to 0.5 s, macro beyond; the only class when the data has one).
+
+Acc_ME is counted per clip, as the paper defines it (a clip-level accuracy): the model runs
+on overlapping windows, and a clip's ME probability is the maximum over its windows (a clip
+holds an ME when any part of it does); the clip is positive when its ground truth has at
+least one ME. Threshold 0.5.
 """
 
 from __future__ import annotations
@@ -35,12 +40,22 @@ def predicted_segments(post: PostProcessing, scores: ClipScores,
     return post.segments(scores.loc, np.asarray(clip.face_found, bool))
 
 
-def window_labels(clip: EvalClip, windows: np.ndarray) -> np.ndarray:
-    """``(W,)`` bool: each window ``[start, stop)`` holds a ground-truth ME frame."""
-    truth = np.zeros(clip.n_frames, bool)
-    for onset, offset in clip.me_segments:
-        truth[onset:offset + 1] = True
-    return np.asarray([truth[a:b].any() for a, b in np.asarray(windows).reshape(-1, 2)], bool)
+def clip_me_probability(scores: ClipScores) -> float | None:
+    """A clip's ME probability: the maximum over its windows (None: no window ran)."""
+    if scores.window_me is None or len(scores.window_me) == 0:
+        return None
+    return float(np.max(scores.window_me))
+
+
+def _acc_me(clips: list[EvalClip], scores: list[ClipScores]) -> float | None:
+    """Acc_ME over clips (clip probability = max over windows; see the module docstring)."""
+    from meldae.metrics import accuracy_me
+
+    pairs = [(clip_me_probability(s), bool(c.me_segments)) for c, s in zip(clips, scores)]
+    pairs = [(p, y) for p, y in pairs if p is not None]
+    if not pairs:
+        return None
+    return accuracy_me([p for p, _ in pairs], [float(y) for _, y in pairs])
 
 
 def expression_types(clip: EvalClip) -> list[str]:
@@ -90,7 +105,7 @@ def measure(clips: list[EvalClip], scores: list[ClipScores], post: PostProcessin
         and ``acc_state`` when the scorer has those heads, ``uf1`` when the ground truth has
         expression types.
     """
-    from meldae.metrics import accuracy_me, accuracy_state, evaluate_spotting, uf1
+    from meldae.metrics import accuracy_state, evaluate_spotting, uf1
 
     preds = [predicted_segments(post, s, c) for c, s in zip(clips, scores)]
     report: dict[str, Any] = dict(evaluate_spotting(
@@ -98,8 +113,9 @@ def measure(clips: list[EvalClip], scores: list[ClipScores], post: PostProcessin
     if spotting_only:
         return report
     if scores and all(s.window_me is not None and s.windows is not None for s in scores):
-        report["acc_me"] = accuracy_me([s.window_me for s in scores],
-                                       [window_labels(c, s.windows) for c, s in zip(clips, scores)])
+        acc_me = _acc_me(clips, scores)
+        if acc_me is not None:
+            report["acc_me"] = acc_me
     if scores and all(s.state is not None for s in scores):
         report["acc_state"] = accuracy_state([s.state for s in scores],
                                              [c.speaking for c in clips])
