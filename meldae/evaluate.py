@@ -4,8 +4,9 @@ Honest evaluation (DESIGN §6): the score threshold and the post-processing (min
 merge_gap) are the ones the trainer chose on the validation split and stored in the
 checkpoint's meta; nothing is tuned on the split being evaluated. The report says which
 values were used and where they came from. The split is the one the run was trained with
-(``meta["splits"]`` names the clips) when the folder is the training folder, else the
-subject split of the run's train config.
+(``meta["splits"]`` names the clips) when the folder is the training folder; for any other
+folder see :mod:`meldae.eval_splits` (a folder without splits is evaluated whole, and the
+report says so).
 """
 
 from __future__ import annotations
@@ -15,51 +16,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from meldae.eval_splits import SPLIT_CHOICES, EvaluationError, select_clips
+
 log = logging.getLogger(__name__)
 
-SPLIT_CHOICES = ("train", "val", "test", "all")
-
-
-class EvaluationError(ValueError):
-    """Nothing to evaluate (an empty split, clips without annotations)."""
-
-
-def clips_of_split(data_dir: Path, split: str, meta: dict[str, Any] | None = None) -> list:
-    """The ``ClipInfo`` of ``split`` in ``data_dir``, annotated clips only.
-
-    Args:
-        data_dir: the clip folder.
-        split: ``train``, ``val``, ``test`` or ``all``.
-        meta: a checkpoint's meta; its ``splits`` (clip names per split, as trained) and
-            ``train`` config (fractions, seed) reproduce the training split.
-
-    Raises:
-        EvaluationError: unknown or empty split.
-    """
-    from meldae.data import discover_clips
-    from meldae.train.config import TrainConfig, train_config_from_dict
-    from meldae.train.run import split_folder
-
-    if split not in SPLIT_CHOICES:
-        raise EvaluationError(f"unknown split {split!r}; choose {', '.join(SPLIT_CHOICES)}")
-    meta = meta or {}
-    clips = [c for c in discover_clips(data_dir) if c.eaf_path is not None]
-    if split == "all":
-        chosen = clips
-    elif meta.get("splits") and _same_folder(meta.get("trained_on"), data_dir):
-        names = set(meta["splits"].get(split, []))
-        chosen = [c for c in clips if c.name in names]
-    else:
-        cfg = train_config_from_dict(meta["train"]) if meta.get("train") else TrainConfig()
-        chosen = [c for c in getattr(split_folder(Path(data_dir), cfg), split)
-                  if c.eaf_path is not None]
-    if not chosen:
-        raise EvaluationError(f"{data_dir}: no annotated clips in split {split!r}")
-    return chosen
-
-
-def _same_folder(trained_on: str | None, data_dir: Path) -> bool:
-    return bool(trained_on) and Path(trained_on).resolve() == Path(data_dir).resolve()
+__all__ = ["SPLIT_CHOICES", "EvaluationError", "build_report", "evaluate_checkpoint",
+           "format_report", "select_clips", "write_report"]
 
 
 def build_report(clips, scores, post, source: str, split: str, iou_threshold: float = 0.5,
@@ -111,7 +73,8 @@ def evaluate_checkpoint(data_dir: Path, checkpoint: Path, split: str = "test",
     dev = pick_device(device, DistEnv())
     model, doc = load_checkpoint(checkpoint, map_location=dev)
     meta = doc.get("meta") or {}
-    infos = clips_of_split(Path(data_dir), split, meta)
+    selection = select_clips(Path(data_dir), split, meta)
+    infos = selection.clips
     clips = [load_eval_clip(c, model.cfg.img_size, cache_dir) for c in infos]
     stride = stride or validation_stride(doc) or max(1, model.cfg.num_frames // 2)
     scores = score_clips(model, clips, stride, batch_size)
@@ -122,7 +85,7 @@ def evaluate_checkpoint(data_dir: Path, checkpoint: Path, split: str = "test",
     iou = float((meta.get("train") or {}).get("iou_threshold", 0.5))
     return build_report(clips, scores, post, source, split, iou,
                         {"checkpoint": str(checkpoint), "data": str(data_dir),
-                         "model_epoch": meta.get("epoch"), "stride": stride})
+                         "clips_chosen": selection.note, "model_epoch": meta.get("epoch"), "stride": stride})
 
 
 def _fmt(value: Any) -> str:
@@ -144,6 +107,8 @@ def format_report(report: dict[str, Any]) -> str:
     head = [f"split {report['split']}: {report['n_clips']} clip(s); threshold "
             f"{post['threshold']:g}, min_length {post['min_length']}, merge_gap "
             f"{post['merge_gap']} ({post['source']})"]
+    if report.get("clips_chosen"):
+        head.append(f"clips: {report['clips_chosen']}")
     if report.get("warning"):
         head.append(f"warning: {report['warning']}")
     names = [row["clip"] for row in report["clips"]] + ["overall"]
