@@ -25,16 +25,19 @@ __all__ = ["SPLIT_CHOICES", "EvaluationError", "build_report", "evaluate_checkpo
 
 
 def build_report(clips, scores, post, source: str, split: str, iou_threshold: float = 0.5,
-                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The evaluation report: overall metrics, per-clip metrics and what was used."""
+                 extra: dict[str, Any] | None = None, protocol: str = "meldae") -> dict[str, Any]:
+    """The evaluation report: overall metrics, per-clip metrics and what was used.
+
+    ``protocol``: ``meldae`` (one-to-one matching) or ``megc`` (see ``meldae.megc``).
+    """
     from meldae.train.measure import measure, per_clip
 
     report = {
         **(extra or {}), "split": split, "n_clips": len(clips),
         "postprocessing": post.to_meta(source),
-        "iou_threshold": iou_threshold,
-        "overall": measure(clips, scores, post, iou_threshold),
-        "clips": per_clip(clips, scores, post, iou_threshold),
+        "iou_threshold": iou_threshold, "protocol": protocol,
+        "overall": measure(clips, scores, post, iou_threshold, protocol=protocol),
+        "clips": per_clip(clips, scores, post, iou_threshold, protocol),
     }
     if split == "val" and "validation" in source:
         report["warning"] = ("the post-processing was chosen on this same validation split: "
@@ -44,8 +47,8 @@ def build_report(clips, scores, post, source: str, split: str, iou_threshold: fl
 
 def evaluate_checkpoint(data_dir: Path, checkpoint: Path, split: str = "test",
                         device: str = "auto", stride: int | None = None, batch_size: int = 8,
-                        cache_dir: Path | None = None,
-                        scores_out: Path | None = None) -> dict[str, Any]:
+                        cache_dir: Path | None = None, scores_out: Path | None = None,
+                        protocol: str = "meldae") -> dict[str, Any]:
     """Score every clip of ``split`` with the checkpoint and measure it.
 
     The clips are scored by the same engine as ``meldae infer`` and the app, with the
@@ -85,7 +88,8 @@ def evaluate_checkpoint(data_dir: Path, checkpoint: Path, split: str = "test",
     iou = float((meta.get("train") or {}).get("iou_threshold", 0.5))
     return build_report(clips, scores, post, source, split, iou,
                         {"checkpoint": str(checkpoint), "data": str(data_dir),
-                         "clips_chosen": selection.note, "model_epoch": meta.get("epoch"), "stride": stride})
+                         "clips_chosen": selection.note, "model_epoch": meta.get("epoch"),
+                         "stride": stride}, protocol)
 
 
 def _fmt(value: Any) -> str:
@@ -104,7 +108,8 @@ _COLUMNS = (("tp", "TP"), ("fp", "FP"), ("fn", "FN"), ("precision", "P%"), ("rec
 def format_report(report: dict[str, Any]) -> str:
     """The report as a plain-text table: one row per clip and the overall row."""
     post = report["postprocessing"]
-    head = [f"split {report['split']}: {report['n_clips']} clip(s); threshold "
+    head = [f"split {report['split']}: {report['n_clips']} clip(s), protocol "
+            f"{report.get('protocol', 'meldae')}; threshold "
             f"{post['threshold']:g}, min_length {post['min_length']}, merge_gap "
             f"{post['merge_gap']} ({post['source']})"]
     if report.get("clips_chosen"):
@@ -118,6 +123,14 @@ def format_report(report: dict[str, Any]) -> str:
         cells = [f"{_fmt(row.get(key)):>7}" for key, _ in _COLUMNS]
         lines.append(" ".join([f"{row['clip']:<{width}}"] + cells))
     return "\n".join(head + lines)
+
+
+def report_megc_rows(report: dict[str, Any], frame_base: int = 1) -> list[tuple[str, int, int, str]]:
+    """The MEGC submission rows of a report's predicted segments (``meldae.megc``)."""
+    from meldae.megc import megc_rows
+
+    return [row for clip in report["clips"]
+            for row in megc_rows(clip["clip"], clip["predicted"], clip.get("fps"), frame_base)]
 
 
 def write_report(report: dict[str, Any], path: Path) -> Path:

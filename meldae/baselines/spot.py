@@ -73,7 +73,8 @@ def tune_on_validation(val_clips, method: str, settings: LBPSettings,
 def run_baseline(method: str, data_dir: Path, split: str = "test", crop_size: int = 96,
                  interval: int | None = None, val_fraction: float = 0.2,
                  test_fraction: float = 0.0, seed: int = 0,
-                 cache_dir: Path | None = None, tune_dir: Path | None = None) -> dict[str, Any]:
+                 cache_dir: Path | None = None, tune_dir: Path | None = None,
+                 protocol: str = "meldae") -> dict[str, Any]:
     """Run a baseline on a clip folder: tune on ``val``, report on ``split``.
 
     Args:
@@ -88,6 +89,8 @@ def run_baseline(method: str, data_dir: Path, split: str = "test", crop_size: in
         tune_dir: choose the threshold and ``k`` on the validation split of this folder
             instead of ``data_dir``'s (a held-out folder scored with ``split="all"``, as a
             model trained on ``tune_dir`` is).
+        protocol: how the reported hits are counted (``meldae`` or ``megc``); tuning always
+            uses ``meldae``, as the model's validation does.
 
     Returns:
         A report shaped like ``meldae.evaluate``'s (``overall``, ``clips``,
@@ -124,7 +127,7 @@ def run_baseline(method: str, data_dir: Path, split: str = "test", crop_size: in
     return build_report(clips, scores, post, source, split,
                         extra={"method": method, "data": str(data_dir), "interval": k,
                                "crop_size": crop_size, "val": val_metrics,
-                               "clips_chosen": selection.note})
+                               "clips_chosen": selection.note}, protocol=protocol)
 
 
 def validation_clips(folder: Path, val_fraction: float, test_fraction: float, seed: int,

@@ -204,12 +204,25 @@ def _add_evaluate(subparsers) -> None:
                    help="window stride (default: the validated one, else T // 2)")
     p.add_argument("--scores-out", type=Path, default=None, metavar="DIR",
                    help="write each clip's scores as DIR/<clip>.npz (loc_scores, state_scores)")
+    _add_protocol_flags(p)
     p.set_defaults(func=cmd_evaluate)
 
 
-def _report(make_report, json_out: Path | None) -> int:
-    """Run ``make_report()``, print its table and write its JSON; one line on a bad input."""
-    from meldae.evaluate import EvaluationError, format_report, write_report
+def _add_protocol_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--protocol", choices=("meldae", "megc"), default="meldae",
+                   help="how hits are counted: meldae (one-to-one matching, default) or megc "
+                   "(a ground truth found by any prediction with IoU >= 0.5, as the MEGC "
+                   "2020-2022 baselines count)")
+    p.add_argument("--megc-csv", type=Path, default=None, metavar="CSV",
+                   help="also write the predicted intervals as a MEGC submission CSV "
+                   "(vid,pred_onset,pred_offset,type; frames from 1)")
+
+
+def _report(make_report, json_out: Path | None, megc_csv: Path | None = None) -> int:
+    """Run ``make_report()``, print its table and write its JSON (and MEGC CSV); one line on
+    a bad input."""
+    from meldae.evaluate import EvaluationError, format_report, report_megc_rows, write_report
+    from meldae.megc import write_megc_csv
 
     try:
         report = make_report()
@@ -219,6 +232,9 @@ def _report(make_report, json_out: Path | None) -> int:
     print(format_report(report))
     if json_out:
         write_report(report, json_out)
+    if megc_csv:
+        write_megc_csv(megc_csv, report_megc_rows(report))
+        print(f"MEGC submission CSV: {megc_csv}")
     return 0
 
 
@@ -228,8 +244,9 @@ def cmd_evaluate(args) -> int:
 
     return _report(lambda: evaluate_checkpoint(args.data, args.checkpoint, split=args.split,
                                                device=args.device, stride=args.stride,
-                                               scores_out=args.scores_out),
-                   args.json_out)
+                                               scores_out=args.scores_out,
+                                               protocol=args.protocol),
+                   args.json_out, args.megc_csv)
 
 
 def _add_experiment(subparsers) -> None:
@@ -290,6 +307,7 @@ def _add_baseline(subparsers) -> None:
     p.add_argument("--tune-on", type=Path, default=None, dest="tune_on", metavar="DIR",
                    help="choose threshold and k on the validation split of DIR (e.g. the "
                    "training folder of the model it is compared with) instead of DATA's")
+    _add_protocol_flags(p)
     p.set_defaults(func=cmd_baseline)
 
 
@@ -299,5 +317,5 @@ def cmd_baseline(args) -> int:
 
     return _report(lambda: run_baseline(args.method, args.data, split=args.split,
                                         crop_size=args.crop_size, interval=args.interval,
-                                        tune_dir=args.tune_on),
-                   args.json_out)
+                                        tune_dir=args.tune_on, protocol=args.protocol),
+                   args.json_out, args.megc_csv)

@@ -67,8 +67,11 @@ def expression_types(clip: EvalClip) -> list[str]:
 
 
 def _uf1_counts(clips: list[EvalClip], preds: list[list[tuple[int, int]]],
-                iou_threshold: float) -> dict[str, tuple[int, int, int]] | None:
+                iou_threshold: float, protocol: str = "meldae") -> dict[str, tuple[int, int, int]] | None:
     from meldae.metrics import match_segment_pairs
+
+    if protocol == "megc":
+        return _uf1_counts_megc(clips, preds, iou_threshold)
 
     types_per_clip = [expression_types(c) for c in clips]
     classes = sorted({t for types in types_per_clip for t in types if t})
@@ -91,14 +94,46 @@ def _uf1_counts(clips: list[EvalClip], preds: list[list[tuple[int, int]]],
     return {k: (c[0], c[1], c[2]) for k, c in counts.items()}
 
 
+def _uf1_counts_megc(clips: list[EvalClip], preds: list[list[tuple[int, int]]],
+                     iou_threshold: float) -> dict[str, tuple[int, int, int]] | None:
+    """Per-class MEGC counts: a prediction belongs to the class of the ground truth it
+    overlaps most (IoU >= threshold), else to the class its duration suggests."""
+    from meldae.megc import megc_counts
+    from meldae.metrics import interval_iou
+
+    types_per_clip = [expression_types(c) for c in clips]
+    classes = sorted({t for types in types_per_clip for t in types if t})
+    if not classes:
+        return None
+    counts = {k: [0, 0, 0] for k in classes}
+    for clip, pred, types in zip(clips, preds, types_per_clip):
+        micro_max = _micro_frames(clip)
+        pred_class = []
+        for p in pred:
+            ious = [(interval_iou(p, g), t) for g, t in zip(clip.me_segments, types) if t]
+            best = max(ious, default=(0.0, ""))
+            guess = "micro" if p[1] - p[0] + 1 <= micro_max else "macro"
+            pred_class.append(best[1] if best[0] >= iou_threshold and best[0] > 0 else
+                              guess if guess in counts else classes[0])
+        for kind in classes:
+            gts = [g for g, t in zip(clip.me_segments, types) if t == kind]
+            found = megc_counts([p for p, k in zip(pred, pred_class) if k == kind], gts,
+                                iou_threshold)
+            counts[kind] = [a + b for a, b in zip(counts[kind], found)]
+    return {k: (c[0], c[1], c[2]) for k, c in counts.items()}
+
+
 def _micro_frames(clip: EvalClip) -> int:
     fps = getattr(clip, "fps", None)
     return int(MICRO_MAX_S * float(fps if fps else Fraction(30)))
 
 
 def measure(clips: list[EvalClip], scores: list[ClipScores], post: PostProcessing,
-            iou_threshold: float = 0.5, spotting_only: bool = False) -> dict[str, Any]:
+            iou_threshold: float = 0.5, spotting_only: bool = False,
+            protocol: str = "meldae") -> dict[str, Any]:
     """All metrics over the clips (counts summed over clips first).
+
+    ``protocol``: ``meldae`` (one-to-one matching) or ``megc`` (``meldae.megc``).
 
     Returns:
         ``f1, precision, recall, f1_speaking, f1_listening, f1_dr``, the counts, ``acc_me``
@@ -107,8 +142,13 @@ def measure(clips: list[EvalClip], scores: list[ClipScores], post: PostProcessin
     """
     from meldae.metrics import accuracy_state, evaluate_spotting, uf1
 
+    from meldae.megc import PROTOCOLS, evaluate_spotting_megc
+
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose {' or '.join(PROTOCOLS)}")
     preds = [predicted_segments(post, s, c) for c, s in zip(clips, scores)]
-    report: dict[str, Any] = dict(evaluate_spotting(
+    spot = evaluate_spotting_megc if protocol == "megc" else evaluate_spotting
+    report: dict[str, Any] = dict(spot(
         ((p, c.me_segments, c.speaking) for p, c in zip(preds, clips)), iou_threshold))
     if spotting_only:
         return report
@@ -123,7 +163,7 @@ def measure(clips: list[EvalClip], scores: list[ClipScores], post: PostProcessin
                                               [c.speaking for c in clips])
     report["auc_loc"] = _face_frame_auc(scores, [s.loc for s in scores],
                                         [_me_mask(c) for c in clips])
-    per_class = _uf1_counts(clips, preds, iou_threshold)
+    per_class = _uf1_counts(clips, preds, iou_threshold, protocol)
     if per_class is not None:
         report["uf1"] = uf1(per_class)
         report["uf1_classes"] = sorted(per_class)
@@ -149,12 +189,13 @@ def _me_mask(clip: EvalClip) -> np.ndarray:
 
 
 def per_clip(clips: list[EvalClip], scores: list[ClipScores], post: PostProcessing,
-             iou_threshold: float = 0.5) -> list[dict[str, Any]]:
+             iou_threshold: float = 0.5, protocol: str = "meldae") -> list[dict[str, Any]]:
     """The metrics of every clip on its own, with its predicted segments."""
     rows = []
     for clip, score in zip(clips, scores):
         row = {"clip": clip.name, "n_frames": clip.n_frames, "n_gt": len(clip.me_segments),
-               **measure([clip], [score], post, iou_threshold)}
+               "fps": float(clip.fps) if clip.fps else None,
+               **measure([clip], [score], post, iou_threshold, protocol=protocol)}
         row["predicted"] = [list(seg) for seg in predicted_segments(post, score, clip)]
         rows.append(row)
     return rows

@@ -22,7 +22,7 @@ def folder(tmp_path_factory):
     from meldae.data import synthesize
 
     root = tmp_path_factory.mktemp("evalsplits") / "data"
-    infos = synthesize(root, clips=4, seed=5, frames=24, size=96, mes_per_10s=12.0)
+    infos = synthesize(root, clips=4, seed=5, frames=24, size=128, mes_per_10s=12.0)
     (root / "splits.csv").unlink(missing_ok=True)
     return root, infos
 
@@ -88,7 +88,8 @@ def test_evaluate_and_baseline_commands_work(folder, checkpoint, layout, tmp_pat
     try:
         with one_thread():
             status = main(["evaluate", str(root), "--checkpoint", str(checkpoint),
-                           "--json", str(tmp_path / "m.json")])
+                           "--json", str(tmp_path / "m.json"), "--protocol", "megc",
+                           "--megc-csv", str(tmp_path / "m.csv")])
             assert status == 0
             status = main(["baseline", "frame-diff", str(root), "--crop-size", str(S),
                            "--json", str(tmp_path / "b.json")])
@@ -101,6 +102,10 @@ def test_evaluate_and_baseline_commands_work(folder, checkpoint, layout, tmp_pat
         assert report["n_clips"] == len(infos)
         assert ("no splits" in report["clips_chosen"]) == (layout == "no_splits")
     assert "no validation clips" in base_report["postprocessing"]["source"]
+    assert model_report["protocol"] == "megc" and base_report["protocol"] == "meldae"
+    lines = (tmp_path / "m.csv").read_text().splitlines()
+    predicted = sum(len(c["predicted"]) for c in model_report["clips"])
+    assert lines[0] == "vid,pred_onset,pred_offset,type" and len(lines) == 1 + predicted
     assert "clips:" in capsys.readouterr().out
 
 
@@ -116,3 +121,24 @@ def test_empty_split_is_one_line_on_the_command_line(folder, checkpoint, tmp_pat
     err = capsys.readouterr().err.strip()
     assert status == 2 and err.startswith("meldae: error:") and "\n" not in err
     assert str(root) in err and "Traceback" not in err
+
+
+def test_infer_writes_one_megc_csv_for_all_videos(folder, checkpoint, tmp_path, monkeypatch):
+    from meldae.cli import main
+    from meldae.infer.predict import load_prediction
+
+    root, infos = folder
+    monkeypatch.setenv("MELDAE_CACHE_DIR", str(tmp_path.parent / "evalsplits-cache"))
+    videos = [str(c.video_path) for c in infos[:2]]
+    with one_thread():
+        status = main(["infer", *videos, "--checkpoint", str(checkpoint), "--out",
+                       str(tmp_path / "out"), "--no-progress", "--threshold", "0.0",
+                       "--megc-csv", str(tmp_path / "sub.csv")])
+    assert status == 0
+    rows = (tmp_path / "sub.csv").read_text().splitlines()
+    expected = []
+    for c in infos[:2]:
+        segments = load_prediction(tmp_path / "out" / f"{c.name}.npz").segments
+        expected += [f"{c.name},{on + 1},{off + 1}" for on, off in segments.tolist()]
+    assert rows[0] == "vid,pred_onset,pred_offset,type"
+    assert [r.rsplit(",", 1)[0] for r in rows[1:]] == expected and expected
