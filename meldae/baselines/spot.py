@@ -74,7 +74,7 @@ def run_baseline(method: str, data_dir: Path, split: str = "test", crop_size: in
                  interval: int | None = None, val_fraction: float = 0.2,
                  test_fraction: float = 0.0, seed: int = 0,
                  cache_dir: Path | None = None, tune_dir: Path | None = None,
-                 protocol: str = "meldae") -> dict[str, Any]:
+                 protocol: str = "meldae", splits=None) -> dict[str, Any]:
     """Run a baseline on a clip folder: tune on ``val``, report on ``split``.
 
     Args:
@@ -91,6 +91,8 @@ def run_baseline(method: str, data_dir: Path, split: str = "test", crop_size: in
             model trained on ``tune_dir`` is).
         protocol: how the reported hits are counted (``meldae`` or ``megc``); tuning always
             uses ``meldae``, as the model's validation does.
+        splits: a ``meldae.data.SplitSet`` to use instead of the folder's split (``meldae
+            experiment table2``: the very clips the models were validated and tested on).
 
     Returns:
         A report shaped like ``meldae.evaluate``'s (``overall``, ``clips``,
@@ -100,17 +102,25 @@ def run_baseline(method: str, data_dir: Path, split: str = "test", crop_size: in
         ValueError: unknown method; meldae.evaluate.EvaluationError: empty split (the
         message names the folder and what to do).
     """
+    from meldae.eval_splits import ClipSelection, EvaluationError
     from meldae.evaluate import build_report, select_clips
     from meldae.train.run import load_eval_clip
 
     if method not in METHODS:
         raise ValueError(f"unknown baseline {method!r}; choose {' or '.join(METHODS)}")
     settings = LBPSettings(size=crop_size)
-    selection = select_clips(Path(data_dir), split, val_fraction=val_fraction,
-                             test_fraction=test_fraction)
     tune_folder = Path(tune_dir or data_dir)
-    val_infos = validation_clips(tune_folder, val_fraction, test_fraction, seed,
-                                 own_folder=tune_dir is None)
+    if splits is not None:
+        chosen = [c for c in getattr(splits, split) if c.eaf_path is not None]
+        if not chosen:
+            raise EvaluationError(f"{data_dir}: no annotated clips in split {split!r}")
+        selection = ClipSelection(chosen, f"split {split!r} of the experiment")
+        val_infos = [c for c in splits.val if c.eaf_path is not None]
+    else:
+        selection = select_clips(Path(data_dir), split, val_fraction=val_fraction,
+                                 test_fraction=test_fraction)
+        val_infos = validation_clips(tune_folder, val_fraction, test_fraction, seed,
+                                     own_folder=tune_dir is None)
     val_clips = [load_eval_clip(c, crop_size, cache_dir) for c in val_infos]
     if val_clips:
         k, post, val_metrics = tune_on_validation(

@@ -251,15 +251,21 @@ def cmd_evaluate(args) -> int:
 
 def _add_experiment(subparsers) -> None:
     p = subparsers.add_parser("experiment", help="run one of the paper's experiments",
-                              description="Run a named experiment of the paper (Tables 3-4, "
-                              "Figure 4) and write a results table.")
+                              description="Run a named experiment of the paper (Table 2, "
+                              "Tables 3-4, Figure 4) as the paper ran it: the paper preset "
+                              "(pretrained ViT-B/16), 20 epochs, batch 16; thresholds chosen on "
+                              "validation, figures on a subject-level test split (created when "
+                              "the folder has none). Runs of identical configurations under the "
+                              "same --out are trained once and shared between tables. "
+                              "--preset tiny makes any experiment a quick CPU smoke run.")
     p.add_argument("name", nargs="?", help="experiment name (see --list)")
     p.add_argument("data", nargs="?", type=Path, help="clip folder")
     p.add_argument("--list", action="store_true", help="list the experiments")
     p.add_argument("--out", type=Path, default=None, help="output folder")
-    p.add_argument("--preset", choices=PRESET_CHOICES, default="lite")
+    p.add_argument("--preset", choices=PRESET_CHOICES, default="paper",
+                   help="model and training preset every run starts from (default: paper)")
     p.add_argument("--config", type=Path, default=None)
-    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--epochs", type=int, default=None, help="default: the preset's (paper: 20)")
     p.add_argument("--device", default="auto")
     p.add_argument("--json-progress", action="store_true")
     p.add_argument("--max-steps", type=int, default=None, dest="max_steps")
@@ -268,8 +274,10 @@ def _add_experiment(subparsers) -> None:
 
 def cmd_experiment(args) -> int:
     """List or run experiments."""
+    from meldae.evaluate import EvaluationError
     from meldae.experiments import describe_experiments, run_experiment
     from meldae.train.config import ConfigError
+    from meldae.train.run import TrainingError
 
     if args.list:
         print("\n".join(describe_experiments()))
@@ -281,7 +289,7 @@ def cmd_experiment(args) -> int:
     try:
         doc = run_experiment(args.name, args.data, args.out, args.preset, args.epochs,
                              args.device, args.json_progress, overrides, args.config)
-    except (KeyError, ConfigError) as exc:
+    except (KeyError, ConfigError, TrainingError, EvaluationError) as exc:
         print(f"meldae: error: {exc.args[0]}", file=sys.stderr)
         return 2
     if not args.json_progress:
