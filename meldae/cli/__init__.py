@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "meldae.cli.train_cmds",     # train, evaluate, experiment, baseline
     "meldae.cli.infer_cmds",     # infer
     "meldae.cli.project_cmds",   # export-project
+    "meldae.cli.attention_cmds",  # attention (paper Figs. 6-8)
 )
 
 log = logging.getLogger("meldae")
