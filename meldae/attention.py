@@ -135,44 +135,52 @@ def attention_figure(model, crops: np.ndarray, first: int, last: int, groups: in
 
 
 def plot_attention(fig_data: AttentionFigure, path: Path, title: str = "") -> Path:
-    """Draw the figure (rows: query groups; columns: frames) to a PNG, atomically."""
+    """Draw the figure (rows: query groups; columns: frames) to a PNG, atomically.
+
+    One colour scale for the whole figure, square-root compressed (attention is peaked: a
+    linear scale leaves all but the strongest cell dark); the overlay's opacity follows the
+    value, so the face stays visible where attention is low.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import PowerNorm
 
     from meldae.atomic import atomic_write
 
     Q, F, G, _ = fig_data.maps.shape
-    vmax = max(float(fig_data.maps.max()), 1e-6)
-    fig, axes = plt.subplots(Q, F, figsize=(1.6 * F + 1.8, 1.6 * Q + 0.8), dpi=110, squeeze=False)
+    norm = PowerNorm(0.5, vmin=0.0, vmax=max(float(fig_data.maps.max()), 1e-6))
+    cmap = plt.get_cmap("inferno")
+    fig, axes = plt.subplots(Q, F, figsize=(1.5 * F + 2.4, 1.5 * Q + 0.9), dpi=110, squeeze=False)
     for q in range(Q):
         for f in range(F):
             ax = axes[q][f]
-            grey = fig_data.crops[f].mean(axis=-1)                            # (S, S)
-            ax.imshow(grey, cmap="gray", extent=(0, G, G, 0))
-            image = ax.imshow(fig_data.maps[q, f], cmap="inferno", alpha=0.55, vmin=0, vmax=vmax,
-                              extent=(0, G, G, 0), interpolation="nearest")
+            level = norm(fig_data.maps[q, f])                                 # (G, G) in [0, 1]
+            overlay = cmap(level)                                             # (G, G, 4)
+            overlay[..., 3] = 0.1 + 0.75 * np.asarray(level)
+            ax.imshow(fig_data.crops[f].mean(axis=-1), cmap="gray", extent=(0, G, G, 0))
+            ax.imshow(overlay, extent=(0, G, G, 0), interpolation="nearest")
             ax.set_xticks([])
-            ax.set_yticks([])
-            if q == 0:
-                ax.set_title(f"frame {fig_data.frames[f]}", fontsize=8)
-            if f == 0:
-                a, b = fig_data.groups[q]
-                ax.set_ylabel(f"queries {a + 1}-{b + 1}", fontsize=8)
-            if f == F - 1:
-                _band_labels(ax, G)
-    fig.colorbar(image, ax=axes, shrink=0.8, label="attention ÷ uniform")
+            _label_cell(ax, fig_data, q, f, G)
+    fig.colorbar(ScalarMappable(norm, cmap), ax=axes, shrink=0.8, label="attention ÷ uniform")
     fig.suptitle(title or "ME Enhancer attention per query group", fontsize=9)
     atomic_write(Path(path), fig.savefig, suffix=".png")
     plt.close(fig)
     return Path(path)
 
 
-def _band_labels(ax, grid: int) -> None:
-    """The facial bands on the right of the last column (as the paper labels its rows)."""
-    twin = ax.twinx()
-    twin.set_ylim(grid, 0)
-    twin.set_yticks([(a + b + 1) / 2 for a, b, _ in row_bands(grid)])
-    twin.set_yticklabels([name for _, _, name in row_bands(grid)], fontsize=6)
-    twin.tick_params(length=0)
+def _label_cell(ax, fig_data: AttentionFigure, q: int, f: int, grid: int) -> None:
+    """Frame numbers on top; query group and the paper's facial bands on the left."""
+    if q == 0:
+        ax.set_title(f"frame {fig_data.frames[f]}", fontsize=8)
+    if f != 0:
+        ax.set_yticks([])
+        return
+    bands = row_bands(grid)
+    ax.set_yticks([(a + b + 1) / 2 for a, b, _ in bands])
+    ax.set_yticklabels([name for _, _, name in bands], fontsize=6)
+    ax.tick_params(axis="y", length=0)
+    a, b = fig_data.groups[q]
+    ax.set_ylabel(f"queries {a + 1}-{b + 1}", fontsize=8)
