@@ -44,7 +44,7 @@ def run_table2(experiment: Experiment, data_dir: Path, out_dir: Path, preset_nam
         The results document (also ``out_dir/results.json``).
     """
     from meldae.baselines import run_baseline
-    from meldae.experiments.runner import experiment_overrides, run_variant
+    from meldae.experiments.runs import experiment_overrides, run_variant
 
     overrides, split = experiment_overrides(data_dir, preset_name, train_overrides, config_file)
     splits = _splits(data_dir, preset_name, overrides, config_file)

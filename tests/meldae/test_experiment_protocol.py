@@ -11,7 +11,7 @@ import pytest
 
 from meldae.experiments import get_experiment
 from meldae.experiments.protocol import config_digest, held_out_split
-from meldae.experiments.runner import _variant_configs
+from meldae.experiments.runs import variant_configs
 from meldae.train.config import resolve_configs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))   # train_fakes (importlib mode)
@@ -35,13 +35,13 @@ def test_command_defaults_are_the_papers():
 def test_identical_configurations_have_one_key(tmp_path):
     same = [("table3", "full"), ("table4_lambda", "lambda_1"), ("table4_tokens", "tokens_16"),
             ("fig4", "bal"), ("table2", "full")]
-    keys = {config_digest(*_variant_configs(_variant(e, v), "paper", None, None, None), tmp_path)
+    keys = {config_digest(*variant_configs(_variant(e, v), "paper", None, None, None), tmp_path)
             for e, v in same}
     assert len(keys) == 1
-    other = config_digest(*_variant_configs(_variant("table4_lambda", "lambda_2"), "paper",
+    other = config_digest(*variant_configs(_variant("table4_lambda", "lambda_2"), "paper",
                                             None, None, None), tmp_path)
     assert other not in keys
-    assert config_digest(*_variant_configs(_variant("table3", "full"), "paper", None, None, None),
+    assert config_digest(*variant_configs(_variant("table3", "full"), "paper", None, None, None),
                          tmp_path / "elsewhere") not in keys          # other data, other run
 
 
