@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 # The facial bands of the paper's figures 6-8 (one owner: meldae.attention).
-from meldae.attention import REGION_BANDS, row_bands  # noqa: F401  (re-exported)
+from meldae.attention import row_bands
 
 RANGE_MODES = ("per frame", "per clip")
 _CLIP_PERCENTILE = 99.5
