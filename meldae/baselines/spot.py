@@ -122,22 +122,31 @@ def run_baseline(method: str, data_dir: Path, split: str = "test", crop_size: in
         val_infos = validation_clips(tune_folder, val_fraction, test_fraction, seed,
                                      own_folder=tune_dir is None)
     val_clips = [load_eval_clip(c, crop_size, cache_dir) for c in val_infos]
-    if val_clips:
-        k, post, val_metrics = tune_on_validation(
-            val_clips, method, settings, (interval,) if interval else INTERVALS)
-        source = (f"chosen on the validation split ({len(val_clips)} clips"
-                  f"{'' if tune_dir is None else f' of {tune_dir}'}) by best F1_DR, with k = {k}")
-    else:
-        k, post, val_metrics = interval or settings.interval, PostProcessing(), {}
-        source = (f"fixed defaults with k = {k}: {tune_folder} has no validation clips to choose "
-                  "them on (pass --tune-on DIR to choose them on DIR's validation split)")
-        log.warning("%s", source)
+    k, post, val_metrics, source = _choose_settings(val_clips, method, settings, interval,
+                                                    tune_folder, tune_dir is not None)
     clips = [load_eval_clip(c, crop_size, cache_dir) for c in selection.clips]
     scores = scores_for(clips, feature_cache(clips, method, settings), k)
     return build_report(clips, scores, post, source, split,
                         extra={"method": method, "data": str(data_dir), "interval": k,
                                "crop_size": crop_size, "val": val_metrics,
                                "clips_chosen": selection.note}, protocol=protocol)
+
+
+def _choose_settings(val_clips, method: str, settings: LBPSettings, interval: int | None,
+                     tune_folder: Path, other_folder: bool):
+    """(k, PostProcessing, validation metrics, where they came from): tuned on the
+    validation clips, or fixed defaults (said so) when there are none."""
+    if not val_clips:
+        k = interval or settings.interval
+        source = (f"fixed defaults with k = {k}: {tune_folder} has no validation clips to choose "
+                  "them on (pass --tune-on DIR to choose them on DIR's validation split)")
+        log.warning("%s", source)
+        return k, PostProcessing(), {}, source
+    k, post, metrics = tune_on_validation(val_clips, method, settings,
+                                          (interval,) if interval else INTERVALS)
+    source = (f"chosen on the validation split ({len(val_clips)} clips"
+              f"{f' of {tune_folder}' if other_folder else ''}) by best F1_DR, with k = {k}")
+    return k, post, metrics, source
 
 
 def validation_clips(folder: Path, val_fraction: float, test_fraction: float, seed: int,
