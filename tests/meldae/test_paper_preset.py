@@ -10,7 +10,7 @@ import torch
 
 from meldae.experiments import get_experiment
 from meldae.model import MELDAE, preset
-from meldae.train.config import TrainConfig, resolve_configs
+from meldae.train.config import resolve_configs
 
 # The paper's model at a size that builds in milliseconds (shape fields only differ).
 SMALL = dict(backbone="vit_tiny_patch16_224", backbone_kwargs=(("depth", 1),), img_size=32,
@@ -47,7 +47,6 @@ def test_paper_training_recipe_is_the_papers():
     assert (train.epochs, train.batch_size, train.lr_new) == (20, 16, 5e-4)
     assert train.backbone_lr(pretrained=True) == 1e-5
     assert (train.w_me, train.w_state, train.w_loc, train.lam, train.state_alpha) == (0.5, 0.2, 1.0, 1.0, 0.25)
-    assert train == TrainConfig()
 
 
 def test_paper_model_has_no_motion_or_evidence_parameters():
