@@ -4,8 +4,9 @@ Honest evaluation (DESIGN §6): the score threshold and the post-processing (min
 merge_gap) are the ones the trainer chose on the validation split and stored in the
 checkpoint's meta; nothing is tuned on the split being evaluated. The report says which
 values were used and where they came from. The split is the one the run was trained with
-(``meta["splits"]`` names the clips) when the folder is the training folder, else the
-subject split of the run's train config.
+(``meta["splits"]`` names the clips) when the folder is the training folder; for any other
+folder see :mod:`meldae.eval_splits` (a folder without splits is evaluated whole, and the
+report says so).
 """
 
 from __future__ import annotations
@@ -15,64 +16,28 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from meldae.eval_splits import SPLIT_CHOICES, EvaluationError, select_clips
+
 log = logging.getLogger(__name__)
 
-SPLIT_CHOICES = ("train", "val", "test", "all")
-
-
-class EvaluationError(ValueError):
-    """Nothing to evaluate (an empty split, clips without annotations)."""
-
-
-def clips_of_split(data_dir: Path, split: str, meta: dict[str, Any] | None = None) -> list:
-    """The ``ClipInfo`` of ``split`` in ``data_dir``, annotated clips only.
-
-    Args:
-        data_dir: the clip folder.
-        split: ``train``, ``val``, ``test`` or ``all``.
-        meta: a checkpoint's meta; its ``splits`` (clip names per split, as trained) and
-            ``train`` config (fractions, seed) reproduce the training split.
-
-    Raises:
-        EvaluationError: unknown or empty split.
-    """
-    from meldae.data import discover_clips
-    from meldae.train.config import TrainConfig, train_config_from_dict
-    from meldae.train.run import split_folder
-
-    if split not in SPLIT_CHOICES:
-        raise EvaluationError(f"unknown split {split!r}; choose {', '.join(SPLIT_CHOICES)}")
-    meta = meta or {}
-    clips = [c for c in discover_clips(data_dir) if c.eaf_path is not None]
-    if split == "all":
-        chosen = clips
-    elif meta.get("splits") and _same_folder(meta.get("trained_on"), data_dir):
-        names = set(meta["splits"].get(split, []))
-        chosen = [c for c in clips if c.name in names]
-    else:
-        cfg = train_config_from_dict(meta["train"]) if meta.get("train") else TrainConfig()
-        chosen = [c for c in getattr(split_folder(Path(data_dir), cfg), split)
-                  if c.eaf_path is not None]
-    if not chosen:
-        raise EvaluationError(f"{data_dir}: no annotated clips in split {split!r}")
-    return chosen
-
-
-def _same_folder(trained_on: str | None, data_dir: Path) -> bool:
-    return bool(trained_on) and Path(trained_on).resolve() == Path(data_dir).resolve()
+__all__ = ["SPLIT_CHOICES", "EvaluationError", "build_report", "evaluate_checkpoint",
+           "format_report", "select_clips", "write_report"]
 
 
 def build_report(clips, scores, post, source: str, split: str, iou_threshold: float = 0.5,
-                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The evaluation report: overall metrics, per-clip metrics and what was used."""
+                 extra: dict[str, Any] | None = None, protocol: str = "meldae") -> dict[str, Any]:
+    """The evaluation report: overall metrics, per-clip metrics and what was used.
+
+    ``protocol``: ``meldae`` (one-to-one matching) or ``megc`` (see ``meldae.megc``).
+    """
     from meldae.train.measure import measure, per_clip
 
     report = {
         **(extra or {}), "split": split, "n_clips": len(clips),
         "postprocessing": post.to_meta(source),
-        "iou_threshold": iou_threshold,
-        "overall": measure(clips, scores, post, iou_threshold),
-        "clips": per_clip(clips, scores, post, iou_threshold),
+        "iou_threshold": iou_threshold, "protocol": protocol,
+        "overall": measure(clips, scores, post, iou_threshold, protocol=protocol),
+        "clips": per_clip(clips, scores, post, iou_threshold, protocol),
     }
     if split == "val" and "validation" in source:
         report["warning"] = ("the post-processing was chosen on this same validation split: "
@@ -82,8 +47,8 @@ def build_report(clips, scores, post, source: str, split: str, iou_threshold: fl
 
 def evaluate_checkpoint(data_dir: Path, checkpoint: Path, split: str = "test",
                         device: str = "auto", stride: int | None = None, batch_size: int = 8,
-                        cache_dir: Path | None = None,
-                        scores_out: Path | None = None) -> dict[str, Any]:
+                        cache_dir: Path | None = None, scores_out: Path | None = None,
+                        protocol: str = "meldae") -> dict[str, Any]:
     """Score every clip of ``split`` with the checkpoint and measure it.
 
     The clips are scored by the same engine as ``meldae infer`` and the app, with the
@@ -111,7 +76,8 @@ def evaluate_checkpoint(data_dir: Path, checkpoint: Path, split: str = "test",
     dev = pick_device(device, DistEnv())
     model, doc = load_checkpoint(checkpoint, map_location=dev)
     meta = doc.get("meta") or {}
-    infos = clips_of_split(Path(data_dir), split, meta)
+    selection = select_clips(Path(data_dir), split, meta)
+    infos = selection.clips
     clips = [load_eval_clip(c, model.cfg.img_size, cache_dir) for c in infos]
     stride = stride or validation_stride(doc) or max(1, model.cfg.num_frames // 2)
     scores = score_clips(model, clips, stride, batch_size)
@@ -122,7 +88,8 @@ def evaluate_checkpoint(data_dir: Path, checkpoint: Path, split: str = "test",
     iou = float((meta.get("train") or {}).get("iou_threshold", 0.5))
     return build_report(clips, scores, post, source, split, iou,
                         {"checkpoint": str(checkpoint), "data": str(data_dir),
-                         "model_epoch": meta.get("epoch"), "stride": stride})
+                         "clips_chosen": selection.note, "model_epoch": meta.get("epoch"),
+                         "stride": stride}, protocol)
 
 
 def _fmt(value: Any) -> str:
@@ -141,9 +108,12 @@ _COLUMNS = (("tp", "TP"), ("fp", "FP"), ("fn", "FN"), ("precision", "P%"), ("rec
 def format_report(report: dict[str, Any]) -> str:
     """The report as a plain-text table: one row per clip and the overall row."""
     post = report["postprocessing"]
-    head = [f"split {report['split']}: {report['n_clips']} clip(s); threshold "
+    head = [f"split {report['split']}: {report['n_clips']} clip(s), protocol "
+            f"{report.get('protocol', 'meldae')}; threshold "
             f"{post['threshold']:g}, min_length {post['min_length']}, merge_gap "
             f"{post['merge_gap']} ({post['source']})"]
+    if report.get("clips_chosen"):
+        head.append(f"clips: {report['clips_chosen']}")
     if report.get("warning"):
         head.append(f"warning: {report['warning']}")
     names = [row["clip"] for row in report["clips"]] + ["overall"]
@@ -153,6 +123,14 @@ def format_report(report: dict[str, Any]) -> str:
         cells = [f"{_fmt(row.get(key)):>7}" for key, _ in _COLUMNS]
         lines.append(" ".join([f"{row['clip']:<{width}}"] + cells))
     return "\n".join(head + lines)
+
+
+def report_megc_rows(report: dict[str, Any], frame_base: int = 1) -> list[tuple[str, int, int, str]]:
+    """The MEGC submission rows of a report's predicted segments (``meldae.megc``)."""
+    from meldae.megc import megc_rows
+
+    return [row for clip in report["clips"]
+            for row in megc_rows(clip["clip"], clip["predicted"], clip.get("fps"), frame_base)]
 
 
 def write_report(report: dict[str, Any], path: Path) -> Path:

@@ -8,29 +8,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-# The paper's figures 6-8: a 10×10 grid, two rows per band, forehead at the top.
-REGION_BANDS: tuple[str, ...] = ("Forehead", "Eyes & brows", "Nose & cheeks", "Mouth",
-                                 "Chin & jaw")
-
-
-def row_bands(grid: int) -> list[tuple[int, int, str]]:
-    """The facial band of each group of rows for a ``grid``×``grid`` attention map.
-
-    Row ``r`` (0 = top) belongs to band ``floor(r * 5 / grid)``; for G = 10 this gives the
-    paper's rows 1-2 Forehead, 3-4 Eyes & brows, 5-6 Nose & cheeks, 7-8 Mouth, 9-10 Chin & jaw.
-
-    Returns:
-        ``(first_row, last_row, name)`` with 0-based inclusive rows, top to bottom.
-    """
-    bands: list[tuple[int, int, str]] = []
-    for row in range(grid):
-        name = REGION_BANDS[row * len(REGION_BANDS) // grid]
-        if bands and bands[-1][2] == name:
-            bands[-1] = (bands[-1][0], row, name)
-        else:
-            bands.append((row, row, name))
-    return bands
-
+# The facial bands of the paper's figures 6-8 (one owner: meldae.attention).
+from meldae.attention import row_bands
 
 RANGE_MODES = ("per frame", "per clip")
 _CLIP_PERCENTILE = 99.5

@@ -15,6 +15,7 @@ from typing import Any
 from meldae.baselines.framediff import frame_diff_scores, grey_volume
 from meldae.baselines.lbp import METHODS as LBP_METHODS
 from meldae.baselines.lbp import LBPSettings, frame_features, mdmd_scores
+from meldae.postprocess import PostProcessing
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,8 @@ def tune_on_validation(val_clips, method: str, settings: LBPSettings,
 def run_baseline(method: str, data_dir: Path, split: str = "test", crop_size: int = 96,
                  interval: int | None = None, val_fraction: float = 0.2,
                  test_fraction: float = 0.0, seed: int = 0,
-                 cache_dir: Path | None = None, tune_dir: Path | None = None) -> dict[str, Any]:
+                 cache_dir: Path | None = None, tune_dir: Path | None = None,
+                 protocol: str = "meldae", splits=None) -> dict[str, Any]:
     """Run a baseline on a clip folder: tune on ``val``, report on ``split``.
 
     Args:
@@ -87,39 +89,83 @@ def run_baseline(method: str, data_dir: Path, split: str = "test", crop_size: in
         tune_dir: choose the threshold and ``k`` on the validation split of this folder
             instead of ``data_dir``'s (a held-out folder scored with ``split="all"``, as a
             model trained on ``tune_dir`` is).
+        protocol: how the reported hits are counted (``meldae`` or ``megc``); tuning always
+            uses ``meldae``, as the model's validation does.
+        splits: a ``meldae.data.SplitSet`` to use instead of the folder's split (``meldae
+            experiment table2``: the very clips the models were validated and tested on).
 
     Returns:
         A report shaped like ``meldae.evaluate``'s (``overall``, ``clips``,
         ``postprocessing``), plus ``method`` and ``interval``.
 
     Raises:
-        ValueError: unknown method; meldae.evaluate.EvaluationError: empty split.
+        ValueError: unknown method; meldae.evaluate.EvaluationError: empty split (the
+        message names the folder and what to do).
     """
-    from meldae.evaluate import EvaluationError, build_report, clips_of_split
-    from meldae.train.config import TrainConfig
-    from meldae.train.run import load_eval_clip, split_folder
+    from meldae.eval_splits import ClipSelection, EvaluationError
+    from meldae.evaluate import build_report, select_clips
+    from meldae.train.run import load_eval_clip
 
     if method not in METHODS:
         raise ValueError(f"unknown baseline {method!r}; choose {' or '.join(METHODS)}")
     settings = LBPSettings(size=crop_size)
-    cfg = TrainConfig(val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
-    splits = split_folder(Path(data_dir), cfg)
-    tune_splits = splits if tune_dir is None else split_folder(Path(tune_dir), cfg)
-    val_infos = [c for c in tune_splits.val if c.eaf_path is not None]
-    if not val_infos:
-        raise EvaluationError(f"{tune_dir or data_dir}: no annotated validation clips to "
-                              "choose the baseline's threshold on")
+    tune_folder = Path(tune_dir or data_dir)
+    if splits is not None:
+        chosen = [c for c in getattr(splits, split) if c.eaf_path is not None]
+        if not chosen:
+            raise EvaluationError(f"{data_dir}: no annotated clips in split {split!r}")
+        selection = ClipSelection(chosen, f"split {split!r} of the experiment")
+        val_infos = [c for c in splits.val if c.eaf_path is not None]
+    else:
+        selection = select_clips(Path(data_dir), split, val_fraction=val_fraction,
+                                 test_fraction=test_fraction)
+        val_infos = validation_clips(tune_folder, val_fraction, test_fraction, seed,
+                                     own_folder=tune_dir is None)
     val_clips = [load_eval_clip(c, crop_size, cache_dir) for c in val_infos]
-    k, post, val_metrics = tune_on_validation(
-        val_clips, method, settings, (interval,) if interval else INTERVALS)
-    infos = clips_of_split(Path(data_dir), "all") if split == "all" else \
-        [c for c in getattr(splits, split) if c.eaf_path is not None]
-    if not infos:
-        raise EvaluationError(f"{data_dir}: no annotated clips in split {split!r}")
-    clips = [load_eval_clip(c, crop_size, cache_dir) for c in infos]
+    k, post, val_metrics, source = _choose_settings(val_clips, method, settings, interval,
+                                                    tune_folder, tune_dir is not None)
+    clips = [load_eval_clip(c, crop_size, cache_dir) for c in selection.clips]
     scores = scores_for(clips, feature_cache(clips, method, settings), k)
-    source = (f"chosen on the validation split ({len(val_clips)} clips"
-              f"{'' if tune_dir is None else f' of {tune_dir}'}) by best F1_DR, with k = {k}")
     return build_report(clips, scores, post, source, split,
                         extra={"method": method, "data": str(data_dir), "interval": k,
-                               "crop_size": crop_size, "val": val_metrics})
+                               "crop_size": crop_size, "val": val_metrics,
+                               "clips_chosen": selection.note}, protocol=protocol)
+
+
+def _choose_settings(val_clips, method: str, settings: LBPSettings, interval: int | None,
+                     tune_folder: Path, other_folder: bool):
+    """(k, PostProcessing, validation metrics, where they came from): tuned on the
+    validation clips, or fixed defaults (said so) when there are none."""
+    if not val_clips:
+        k = interval or settings.interval
+        source = (f"fixed defaults with k = {k}: {tune_folder} has no validation clips to choose "
+                  "them on (pass --tune-on DIR to choose them on DIR's validation split)")
+        log.warning("%s", source)
+        return k, PostProcessing(), {}, source
+    k, post, metrics = tune_on_validation(val_clips, method, settings,
+                                          (interval,) if interval else INTERVALS)
+    source = (f"chosen on the validation split ({len(val_clips)} clips"
+              f"{f' of {tune_folder}' if other_folder else ''}) by best F1_DR, with k = {k}")
+    return k, post, metrics, source
+
+
+def validation_clips(folder: Path, val_fraction: float, test_fraction: float, seed: int,
+                     own_folder: bool) -> list:
+    """The annotated validation clips of ``folder`` to tune a baseline on.
+
+    The evaluated folder itself (``own_folder``) has validation clips only when its
+    splits.csv fixes splits: without splits it is evaluated whole, and tuning on some of
+    the evaluated clips would not be honest. Another folder (``--tune-on``) is split by
+    subject as the trainer splits it.
+    """
+    from meldae.data import DataError, discover_clips, subject_split
+    from meldae.evaluate import EvaluationError
+
+    clips = discover_clips(folder)
+    if own_folder and not any(c.split for c in clips):
+        return []
+    try:
+        splits = subject_split(clips, val_fraction, test_fraction, seed)
+    except DataError as exc:
+        raise EvaluationError(f"{folder}: {exc}; fix splits.csv") from None
+    return [c for c in splits.val if c.eaf_path is not None]

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "meldae.cli.infer_cmds",     # infer
     "meldae.cli.project_cmds",   # export-project
     "meldae.cli.review_cmds",    # suggest, agreement
+    "meldae.cli.attention_cmds",  # attention (paper Figs. 6-8)
 )
 
 log = logging.getLogger("meldae")

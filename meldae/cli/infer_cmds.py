@@ -52,6 +52,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         f"them as the tier '{AUDIO_TIER}' (model predictions)")
     p.add_argument("--speaking-gap", type=float, default=0.5, metavar="SECONDS",
                    help="--audio-vad: pauses shorter than this stay inside a turn (default 0.5)")
+    p.add_argument("--megc-csv", type=Path, default=None, metavar="CSV",
+                   help="also write every video's segments as one MEGC submission CSV "
+                        "(vid,pred_onset,pred_offset,type; vid = file name without extension, "
+                        "frames from 1)")
     p.set_defaults(func=run_infer)
     _add_export_demo(subparsers)
 
@@ -127,10 +131,12 @@ def _progress_bar(name: str, total: int, disabled: bool):
     return bar, update
 
 
-def _score_one(video: Path, args: argparse.Namespace, model: object, info: dict) -> str:
-    """Score one video and write its outputs; returns the summary line."""
+def _score_one(video: Path, args: argparse.Namespace, model: object,
+               info: dict) -> tuple[str, list]:
+    """Score one video and write its outputs; returns the summary line and its MEGC rows."""
     from meldae.infer import predict_video, save_prediction
     from meldae.infer.engine import probe_video
+    from meldae.megc import megc_rows
 
     bar, update = _progress_bar(video.name, probe_video(video)[0], args.no_progress)
     try:
@@ -146,8 +152,9 @@ def _score_one(video: Path, args: argparse.Namespace, model: object, info: dict)
                                          extra_tiers=extra)
     faces = int(pred.face_found.sum())
     note = ("" if faces else " (no face found: all scores 0)") + audio_note
-    return (f"{video}: {pred.n_frames} frames, face in {faces}, {len(pred.segments)} segments "
+    line = (f"{video}: {pred.n_frames} frames, face in {faces}, {len(pred.segments)} segments "
             f"at threshold {pred.post.threshold:g}{note} -> {npz_path}, {eaf_path}")
+    return line, megc_rows(video.stem, pred.segments.tolist(), pred.fps)
 
 
 def _audio_tier(video: Path, args: argparse.Namespace, pred) -> tuple[list, str]:
@@ -183,7 +190,13 @@ def run_infer(args: argparse.Namespace) -> int:
         except DeviceError as exc:
             print(f"meldae: error: {exc}", file=sys.stderr)
             return 2
-        failed += _score_all(todo, args, model, info)
+        rows: list = []
+        failed += _score_all(todo, args, model, info, rows)
+        if args.megc_csv is not None:
+            from meldae.megc import write_megc_csv
+
+            write_megc_csv(args.megc_csv, rows)
+            print(f"MEGC submission CSV: {args.megc_csv} ({len(rows)} intervals)")
     return _summary(videos, failed, problems)
 
 
@@ -207,14 +220,17 @@ def _unreadable(videos: list[Path], out: Path | None) -> list[Path]:
 
 
 def _score_all(videos: list[Path], args: argparse.Namespace, model: object,
-               info: dict) -> list[Path]:
-    """Score each video; returns those that failed (each reported on one line)."""
+               info: dict, megc: list) -> list[Path]:
+    """Score each video, adding its MEGC rows to ``megc``; returns those that failed (each
+    reported on one line)."""
     from meldae.cli import user_errors
 
     failed = []
     for video in videos:
         try:
-            print(_score_one(video, args, model, info), flush=True)
+            line, rows = _score_one(video, args, model, info)
+            megc.extend(rows)
+            print(line, flush=True)
         except (*user_errors(), ValueError) as exc:
             failed.append(video)
             print(f"meldae: error: {_naming(exc, video)}", file=sys.stderr)

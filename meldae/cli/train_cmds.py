@@ -204,12 +204,25 @@ def _add_evaluate(subparsers) -> None:
                    help="window stride (default: the validated one, else T // 2)")
     p.add_argument("--scores-out", type=Path, default=None, metavar="DIR",
                    help="write each clip's scores as DIR/<clip>.npz (loc_scores, state_scores)")
+    _add_protocol_flags(p)
     p.set_defaults(func=cmd_evaluate)
 
 
-def _report(make_report, json_out: Path | None) -> int:
-    """Run ``make_report()``, print its table and write its JSON; one line on a bad input."""
-    from meldae.evaluate import EvaluationError, format_report, write_report
+def _add_protocol_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--protocol", choices=("meldae", "megc"), default="meldae",
+                   help="how hits are counted: meldae (one-to-one matching, default) or megc "
+                   "(a ground truth found by any prediction with IoU >= 0.5, as the MEGC "
+                   "2020-2022 baselines count)")
+    p.add_argument("--megc-csv", type=Path, default=None, metavar="CSV",
+                   help="also write the predicted intervals as a MEGC submission CSV "
+                   "(vid,pred_onset,pred_offset,type; frames from 1)")
+
+
+def _report(make_report, json_out: Path | None, megc_csv: Path | None = None) -> int:
+    """Run ``make_report()``, print its table and write its JSON (and MEGC CSV); one line on
+    a bad input."""
+    from meldae.evaluate import EvaluationError, format_report, report_megc_rows, write_report
+    from meldae.megc import write_megc_csv
 
     try:
         report = make_report()
@@ -219,6 +232,9 @@ def _report(make_report, json_out: Path | None) -> int:
     print(format_report(report))
     if json_out:
         write_report(report, json_out)
+    if megc_csv:
+        write_megc_csv(megc_csv, report_megc_rows(report))
+        print(f"MEGC submission CSV: {megc_csv}")
     return 0
 
 
@@ -228,21 +244,28 @@ def cmd_evaluate(args) -> int:
 
     return _report(lambda: evaluate_checkpoint(args.data, args.checkpoint, split=args.split,
                                                device=args.device, stride=args.stride,
-                                               scores_out=args.scores_out),
-                   args.json_out)
+                                               scores_out=args.scores_out,
+                                               protocol=args.protocol),
+                   args.json_out, args.megc_csv)
 
 
 def _add_experiment(subparsers) -> None:
     p = subparsers.add_parser("experiment", help="run one of the paper's experiments",
-                              description="Run a named experiment of the paper (Tables 3-4, "
-                              "Figure 4) and write a results table.")
+                              description="Run a named experiment of the paper (Table 2, "
+                              "Tables 3-4, Figure 4) as the paper ran it: the paper preset "
+                              "(pretrained ViT-B/16), 20 epochs, batch 16; thresholds chosen on "
+                              "validation, figures on a subject-level test split (created when "
+                              "the folder has none). Runs of identical configurations under the "
+                              "same --out are trained once and shared between tables. "
+                              "--preset tiny makes any experiment a quick CPU smoke run.")
     p.add_argument("name", nargs="?", help="experiment name (see --list)")
     p.add_argument("data", nargs="?", type=Path, help="clip folder")
     p.add_argument("--list", action="store_true", help="list the experiments")
     p.add_argument("--out", type=Path, default=None, help="output folder")
-    p.add_argument("--preset", choices=PRESET_CHOICES, default="lite")
+    p.add_argument("--preset", choices=PRESET_CHOICES, default="paper",
+                   help="model and training preset every run starts from (default: paper)")
     p.add_argument("--config", type=Path, default=None)
-    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--epochs", type=int, default=None, help="default: the preset's (paper: 20)")
     p.add_argument("--device", default="auto")
     p.add_argument("--json-progress", action="store_true")
     p.add_argument("--max-steps", type=int, default=None, dest="max_steps")
@@ -251,8 +274,10 @@ def _add_experiment(subparsers) -> None:
 
 def cmd_experiment(args) -> int:
     """List or run experiments."""
+    from meldae.evaluate import EvaluationError
     from meldae.experiments import describe_experiments, run_experiment
     from meldae.train.config import ConfigError
+    from meldae.train.run import TrainingError
 
     if args.list:
         print("\n".join(describe_experiments()))
@@ -264,7 +289,7 @@ def cmd_experiment(args) -> int:
     try:
         doc = run_experiment(args.name, args.data, args.out, args.preset, args.epochs,
                              args.device, args.json_progress, overrides, args.config)
-    except (KeyError, ConfigError) as exc:
+    except (KeyError, ConfigError, TrainingError, EvaluationError) as exc:
         print(f"meldae: error: {exc.args[0]}", file=sys.stderr)
         return 2
     if not args.json_progress:
@@ -290,6 +315,7 @@ def _add_baseline(subparsers) -> None:
     p.add_argument("--tune-on", type=Path, default=None, dest="tune_on", metavar="DIR",
                    help="choose threshold and k on the validation split of DIR (e.g. the "
                    "training folder of the model it is compared with) instead of DATA's")
+    _add_protocol_flags(p)
     p.set_defaults(func=cmd_baseline)
 
 
@@ -299,5 +325,5 @@ def cmd_baseline(args) -> int:
 
     return _report(lambda: run_baseline(args.method, args.data, split=args.split,
                                         crop_size=args.crop_size, interval=args.interval,
-                                        tune_dir=args.tune_on),
-                   args.json_out)
+                                        tune_dir=args.tune_on, protocol=args.protocol),
+                   args.json_out, args.megc_csv)

@@ -63,10 +63,11 @@ def _group(rows: list[SheetRow], index: MediaIndex) -> list[_Clip]:
     names: set[str] = set()
     missing = 0
     for row in rows:
-        source = index.find(row.filename, row.subject)
+        source = index.find_prefix(*row.media) if row.media else index.find(row.filename, row.subject)
         if source is None:
-            log.warning("row %d: no video or image folder named %r under %s; skipped",
-                        row.line, row.filename, index.root)
+            wanted = f"{row.media[0]}/{row.media[1]}*" if row.media else repr(row.filename)
+            log.warning("row %d: no video or image folder %s under %s; skipped",
+                        row.line, wanted, index.root)
             missing += 1
             continue
         clip = clips.get(source.path)

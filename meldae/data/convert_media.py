@@ -90,6 +90,26 @@ class MediaIndex:
         return None
 
 
+    def find_prefix(self, folder: str, prefix: str) -> MediaSource | None:
+        """The media whose name starts with ``prefix`` inside a folder named ``folder``
+        (CAS(ME)^2: ``s15`` / ``15_0401`` finds ``rawvideo/s15/15_0401girlcrashing.avi``).
+        A video file wins over an image folder of the same clip (nothing to encode).
+
+        Raises:
+            DataError: several different clips match.
+        """
+        found = [source for name, sources in self.by_name.items() if name.startswith(prefix.lower())
+                 for source in sources
+                 if folder.lower() in (p.lower() for p in source.path.relative_to(self.root).parts[:-1])]
+        if not found:
+            return None
+        names = {(s.path.stem if s.is_video else s.path.name).lower() for s in found}
+        if len(names) > 1:
+            raise DataError(f"{self.root}: {folder}/{prefix}* matches several clips: "
+                            + ", ".join(sorted(names)))
+        return sorted(found, key=lambda s: not s.is_video)[0]
+
+
 def link_or_copy(src: Path, dst: Path, copy: bool = False) -> None:
     """Hard-link ``src`` to ``dst`` (copy when asked or across file systems)."""
     def place(tmp: Path) -> None:

@@ -1,14 +1,26 @@
 """Reading the public benchmarks' annotation sheets (xlsx) into uniform rows.
 
-Layouts (DESIGN §5):
+Layouts (DESIGN §5), as released and as the public MEGC parsers (SOFTNet, MTSN and the
+MEGC 2021 baselines) read them:
 
-- ``casme2``: CAS(ME)^2, no header row; columns subject, filename, onset, apex, offset,
-  AUs, emotion, type, self-report. Some offsets are 0: the offset is then taken to be the
-  apex (the expression is kept as onset..apex); when apex is 0 too the row is skipped with
-  a warning.
-- ``samm``: SAMM long videos, header row (row 10 in the published sheet; found by its
-  names in the first 30 rows): Subject, Filename, Inducement Code, Onset, Apex, Offset,
-  Duration, Type, Action Units, Notes. No emotion column.
+- ``casme2``: ``CAS(ME)^2code_final.xlsx``. Sheet ``CASFEcode_final`` (else the first
+  sheet), no header row; columns participant, expression name (``anger1_1``), onset, apex,
+  offset, AUs, emotion, type, self-report. Sheet ``naming rule1`` maps the participant
+  (third column) to the subject folder (``15, s15, 1``), sheet ``naming rule2`` the video
+  name to its code (``0401, anger1``); the media of a row is ``s15/15_0401*`` (a video
+  ``rawvideo/s15/15_0401girlcrashing.avi`` or an image folder ``rawpic/s15/15_0401...``).
+  ``disgust1`` is missing from some releases' naming rule2; its code is ``0101`` (as the
+  public parsers add it). Without the naming sheets the filename column names the media.
+  Some offsets are 0 (44 macro-expressions): the offset is then the apex (the MEGC
+  baselines' rule; the expression is kept as onset..apex); with apex 0 too the row is
+  skipped with a warning.
+- ``samm``: ``SAMM_LongVideos_V*_Release.xlsx``, sheet ``FACS_Movement_Only`` (else the
+  first sheet); notes above the header row (row 10 as released; found by its names in the
+  first 30 rows): Subject, Filename, Inducement Code, Onset, Apex, Offset, Duration, Type,
+  Action Units, Notes. No emotion column. Frame numbers may be fractional and are rounded
+  to the nearest frame; apex -1 means none; onset 0 means "from the apex" (as the MEGC
+  parsers read it). Subjects are written with three digits (``6`` -> ``006``), the media is
+  the image folder named by the filename's first two parts (``006_1_2`` -> ``006_1``).
 - ``mmew``: MMEW, header row: Subject, Filename, OnsetFrame, ApexFrame, OffsetFrame,
   Action Units, Estimated Emotion. Every MMEW sample is a micro-expression.
 
@@ -19,6 +31,7 @@ converter maps them to 0-based frame indices.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +55,9 @@ class SheetRow:
     offset: int
     expression_type: str  # "micro", "macro" or "" (unknown)
     emotion: str
+    # CAS(ME)^2 with its naming sheets: (subject folder, media name prefix), e.g.
+    # ("s15", "15_0401"); None: find the media by ``filename``.
+    media: tuple[str, str] | None = None
 
 
 def expression_type(text: object) -> str:
@@ -67,12 +83,13 @@ def _frame(value: object, what: str, where: str) -> int:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise DataError(f"{where}: {what} {value!r} is not a frame number") from None
-    if not number.is_integer() or number < 0:
+    if number != number or number < 0:          # NaN or negative
         raise DataError(f"{where}: {what} {value!r} is not a frame number")
-    return int(number)
+    return int(math.floor(number + 0.5))        # fractional frame numbers (SAMM): nearest
 
 
-def _load_rows(sheet: Path) -> list[tuple[object, ...]]:
+def _load_book(sheet: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every worksheet's rows by sheet name (in the workbook's order)."""
     try:
         import openpyxl
     except ImportError as exc:  # pragma: no cover - openpyxl is a dependency
@@ -84,9 +101,18 @@ def _load_rows(sheet: Path) -> list[tuple[object, ...]]:
     except Exception as exc:  # openpyxl raises many types for a bad file
         raise DataError(f"{sheet}: not a readable xlsx file ({exc})") from None
     try:
-        return [tuple(row) for row in book.worksheets[0].iter_rows(values_only=True)]
+        return {ws.title: [tuple(row) for row in ws.iter_rows(values_only=True)]
+                for ws in book.worksheets}
     finally:
         book.close()
+
+
+def _pick(book: dict[str, list[tuple[object, ...]]], name: str) -> list[tuple[object, ...]]:
+    """The sheet called ``name`` (case-insensitive), else the first sheet."""
+    for title, rows in book.items():
+        if title.strip().lower() == name.lower():
+            return rows
+    return next(iter(book.values()), [])
 
 
 def _find_header(rows: list[tuple[object, ...]], names: tuple[str, ...], sheet: Path) -> tuple[int, dict[str, int]]:
@@ -98,9 +124,41 @@ def _find_header(rows: list[tuple[object, ...]], names: tuple[str, ...], sheet: 
     raise DataError(f"{sheet}: no header row with columns {', '.join(names)} in the first 30 rows")
 
 
-def _casme2(rows: list[tuple[object, ...]], sheet: Path) -> list[SheetRow]:
+#: Codes some CAS(ME)^2 releases leave out of ``naming rule2`` (the public parsers add them).
+CASME2_MISSING_CODES = {"disgust1": "0101"}
+
+
+def _casme2_naming(book: dict[str, list[tuple[object, ...]]]) -> tuple[dict[str, str], dict[str, str]] | None:
+    """(participant -> subject folder number, video name -> code) from the naming sheets."""
+    rule1 = next((r for t, r in book.items() if t.strip().lower() == "naming rule1"), None)
+    rule2 = next((r for t, r in book.items() if t.strip().lower() == "naming rule2"), None)
+    if rule1 is None or rule2 is None:
+        return None
+    folders = {_text(row[2]): _text(row[0]) for row in rule1
+               if len(row) >= 3 and _text(row[0]) and _text(row[2])}
+    codes = dict(CASME2_MISSING_CODES)
+    codes.update({_text(row[1]).lower(): _text(row[0]).zfill(4) for row in rule2
+                  if len(row) >= 2 and _text(row[0]) and _text(row[1])})
+    return folders, codes
+
+
+def _casme2_media(participant: str, filename: str, naming, where: str) -> tuple[str, str, str] | None:
+    """(subject, folder, prefix) of a row through the naming sheets; None: not resolvable."""
+    folders, codes = naming
+    folder_number = folders.get(participant)
+    code = codes.get(filename.rsplit("_", 1)[0].lower())
+    if folder_number is None or code is None:
+        missing = (f"participant {participant!r} is not in 'naming rule1'" if folder_number is None
+                   else f"{filename.rsplit('_', 1)[0]!r} is not in 'naming rule2'")
+        log.warning("%s: %s; row skipped", where, missing)
+        return None
+    return f"s{folder_number}", f"s{folder_number}", f"{folder_number}_{code}"
+
+
+def _casme2(book: dict[str, list[tuple[object, ...]]], sheet: Path) -> list[SheetRow]:
+    naming = _casme2_naming(book)
     out = []
-    for i, row in enumerate(rows, start=1):
+    for i, row in enumerate(_pick(book, "CASFEcode_final"), start=1):
         cells = list(row) + [None] * 9
         if not _text(cells[0]) and not _text(cells[1]):
             continue
@@ -112,8 +170,14 @@ def _casme2(rows: list[tuple[object, ...]], sheet: Path) -> list[SheetRow]:
                 log.warning("%s: offset and apex are 0; row skipped", where)
                 continue
             offset = apex
-        out.append(SheetRow(i, _text(cells[0]), _text(cells[1]), onset, apex or None, offset,
-                            expression_type(cells[7]), _text(cells[6])))
+        subject, media = _text(cells[0]), None
+        if naming is not None:
+            resolved = _casme2_media(subject, _text(cells[1]), naming, where)
+            if resolved is None:
+                continue
+            subject, media = resolved[0], resolved[1:]
+        out.append(SheetRow(i, subject, _text(cells[1]), onset, apex or None, offset,
+                            expression_type(cells[7]), _text(cells[6]), media))
     return out
 
 
@@ -130,12 +194,25 @@ def _with_header(rows: list[tuple[object, ...]], sheet: Path, names: tuple[str, 
         onset = _frame(cells[col[onset_c.lower()]], "onset", where)
         offset = _frame(cells[col[offset_c.lower()]], "offset", where)
         apex_cell = cells[col[apex_c.lower()]]
-        apex = None if _text(apex_cell) in ("", "-1") else _frame(apex_cell, "apex", where)
+        apex = None if _text(apex_cell) in ("", "-1", "-1.0") else _frame(apex_cell, "apex", where)
+        if onset == 0 and apex:                 # SAMM: onset 0 = from the apex
+            onset = apex
         kind = expression_type(cells[col[type_col.lower()]]) if type_col else fixed_type
         emotion = _text(cells[col[emotion_col.lower()]]) if emotion_col else ""
         out.append(SheetRow(i, _text(cells[col[subject.lower()]]), _text(cells[col[filename.lower()]]),
                             onset, apex, offset, kind, emotion))
     return out
+
+
+def _samm_names(row: SheetRow) -> SheetRow:
+    """SAMM: three-digit subjects (``6`` -> ``006``), media = the filename's first two
+    parts (expression ``006_1_2`` of video ``006_1``)."""
+    from dataclasses import replace
+
+    subject = row.subject.zfill(3) if row.subject.isdigit() else row.subject
+    parts = row.filename.split("_")
+    filename = "_".join(parts[:2]) if len(parts) >= 3 else row.filename
+    return replace(row, subject=subject, filename=filename)
 
 
 def read_sheet(kind: str, sheet: str | Path) -> list[SheetRow]:
@@ -147,12 +224,14 @@ def read_sheet(kind: str, sheet: str | Path) -> list[SheetRow]:
     sheet = Path(sheet)
     if kind not in KINDS:
         raise DataError(f"{sheet}: unknown dataset kind {kind!r}; use one of {', '.join(KINDS)}")
-    rows = _load_rows(sheet)
+    book = _load_book(sheet)
     if kind == "casme2":
-        return _casme2(rows, sheet)
+        return _casme2(book, sheet)
+    rows = next(iter(book.values()), [])
     if kind == "samm":
         names = ("Subject", "Filename", "Onset", "Apex", "Offset", "Type")
-        return _with_header(rows, sheet, names, type_col="Type", emotion_col=None)
+        return [_samm_names(row) for row in _with_header(
+            _pick(book, "FACS_Movement_Only"), sheet, names, type_col="Type", emotion_col=None)]
     names = ("Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame", "Estimated Emotion")
     return _with_header(rows, sheet, names, type_col=None, emotion_col="Estimated Emotion",
                         fixed_type="micro")

@@ -12,7 +12,8 @@ from meldae.experiments.catalog import (
     describe_experiments,
     get_experiment,
 )
-from meldae.experiments.runner import plot_curves, results_markdown, run_experiment, run_variant
+from meldae.experiments.runner import plot_curves, results_markdown, run_experiment
+from meldae.experiments.runs import run_variant
 
 __all__ = [
     "EXPERIMENTS",

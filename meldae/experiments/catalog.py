@@ -31,6 +31,8 @@ class Experiment:
     source: str                                  # where in the paper
     variants: tuple[Variant, ...]
     plot_curves: bool = False                    # Figure 4: F1_DR per epoch to a PNG
+    # Table 2: baselines scored beside the variants, (method, label, paper F1_DR) each
+    baselines: tuple[tuple[str, str, float], ...] = ()
 
 
 _ABLATIONS = (
@@ -70,7 +72,18 @@ _LOSSES = (
     Variant("mae", "MAE", train={"loc_loss": "mae"}, paper_f1_dr=12.0),
 )
 
+# Table 2: the two baselines the paper re-ran and our two models (WDMD F1_DR in %; the
+# paper's UF1 on CAS(ME)^2 / SAMM / MMEW is in docs/reproduction.md).
+_TABLE2_BASELINES = (("lbp-top", "LBP-TOP", 3.62), ("lbp-sip", "LBP-SIP", 3.90))
+_TABLE2 = (
+    Variant("no_enhancer", "MELDAE* (w/o Enhancer)", model={"use_enhancer": False},
+            paper_f1_dr=18.87),
+    Variant("full", "MELDAE (Full)", paper_f1_dr=31.74),
+)
+
 _GROUPS = (
+    Experiment("table2", "Comparison with baselines (Table 2)", "Table 2, §5.5", _TABLE2,
+               baselines=_TABLE2_BASELINES),
     Experiment("table3", "Ablation studies (Table 3)", "Table 3, §5.7", _ABLATIONS),
     Experiment("table4_lambda", "BAL weight λ (Table 4)", "Table 4, §5.8", _LAMBDA),
     Experiment("table4_tokens", "Number of query tokens N (Table 4)", "Table 4, §5.8", _TOKENS),
@@ -101,6 +114,6 @@ def describe_experiments() -> list[str]:
     """One line per experiment for ``meldae experiment --list``."""
     lines = []
     for exp in EXPERIMENTS.values():
-        runs = ", ".join(v.name for v in exp.variants)
+        runs = ", ".join([m for m, _, _ in exp.baselines] + [v.name for v in exp.variants])
         lines.append(f"{exp.name:<20} {exp.title} [{exp.source}] runs: {runs}")
     return lines

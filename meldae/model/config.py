@@ -42,8 +42,14 @@ class MELDAEConfig:
     # False = ablation "w/o Bi-LSTM": a linear projection of the CLS tokens instead.
     use_lstm: bool = True
     # Deviation-from-window-mean features beside the CLS vectors (meldae.model.temporal) and
-    # the region tokens (meldae.model.enhancer): how a frame departs from its window.
+    # the region tokens (meldae.model.enhancer): how a frame departs from its window. Not in
+    # the paper (off in `paper`); on in the CPU presets: trained from scratch, the model did
+    # not learn the synthetic MEs without it (docs/reproduction.md, docs/bench-train.md).
     motion_features: bool = True
+    # Frame evidence e_t (meldae.model.enhancer / fusion): each frame's share of the enhanced
+    # tokens fed to its fused feature. Not in the paper (off in `paper`); on in the CPU
+    # presets, where the clip-level tokens alone did not put the ME back on its frames.
+    frame_evidence: bool = True
     # Region flow (meldae.model.flow): parameter-free Lucas-Kanade flow per face region fed to
     # the temporal model and the enhancer's region tokens. Not in the paper; on in the CPU
     # presets because a from-scratch backbone alone does not carry motion from one face to
@@ -105,8 +111,11 @@ def config_from_dict(data: dict[str, Any]) -> MELDAEConfig:
 _PRESET_VALUES: dict[str, dict[str, Any]] = {
     # ViT-B/16 at 224, ImageNet weights as in the paper (offline: --weights FILE or
     # --no-pretrained); 14x14 patches, adaptive-pooled to the paper's 10x10 grid.
+    # The paper's model as published: none of our additions (motion_features, frame_evidence,
+    # region_flow off). T=32 is our choice: the paper does not state T.
     "paper": dict(backbone="vit_base_patch16_224", pretrained=True, img_size=224, num_frames=32,
-                  region_grid=10, lstm_hidden=384, num_heads=8),
+                  region_grid=10, lstm_hidden=384, num_heads=8, motion_features=False,
+                  frame_evidence=False, region_flow=False),
     # The first 4 blocks of ViT-Ti/16 at 160: 10x10 patches = the 10x10 grid directly; about
     # 3 M parameters (6 MB in fp16), fast enough to run and to fine-tune on a laptop CPU.
     "lite": dict(backbone="vit_tiny_patch16_224", img_size=160, num_frames=32, region_grid=10,

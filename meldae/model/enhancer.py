@@ -18,7 +18,9 @@ pass a residual MLP: F_enhanced (B, N, D). Its attention, averaged over heads, i
 the frame evidence (B, T, D): the part of the attended values that came from each frame's
 regions (summed over queries and regions, scaled by T/N so that evenly spread attention
 gives values of order one). The per-frame fusion uses it to put the clip-level tokens back
-on the frames they were drawn from.
+on the frames they were drawn from. The frame evidence is our addition (``frame_evidence``,
+off in the ``paper`` preset): without it the enhancer returns zeros there and takes the SDPA
+fast path when no attention map is asked for.
 """
 
 from __future__ import annotations
@@ -77,7 +79,8 @@ class MEEnhancer(nn.Module):
     """Region pooling + N learnable queries cross-attending to F_regional."""
 
     def __init__(self, in_dim: int, dim: int, grid: int, num_frames: int, num_queries: int, num_heads: int,
-                 dropout: float = 0.0, motion: bool = True, flow_channels: int = 0) -> None:
+                 dropout: float = 0.0, motion: bool = True, flow_channels: int = 0,
+                 evidence: bool = True) -> None:
         super().__init__()
         self.grid = grid
         self.pool = RegionPooling(in_dim, dim, grid, num_frames, motion, flow_channels)
@@ -85,7 +88,8 @@ class MEEnhancer(nn.Module):
         nn.init.trunc_normal_(self.queries, std=0.02)
         self.attn = CrossAttention(dim, num_heads, dropout)
         self.mlp = MLP(dim, 2 * dim, dim, dropout)
-        self.evidence = nn.Linear(dim, dim)
+        # Frame evidence e_t (see the module docstring); None: off (the paper's enhancer).
+        self.evidence = nn.Linear(dim, dim) if evidence else None
 
     def forward(self, grid: Tensor, need_attention: bool = True,
                 flow: Tensor | None = None) -> tuple[Tensor, Tensor | None, Tensor]:
@@ -97,11 +101,15 @@ class MEEnhancer(nn.Module):
         B, T = grid.shape[:2]
         f_regional = self.pool(grid, flow)  # (B, T*G*G, D)
         tokens = self.queries.to(f_regional.dtype).expand(B, -1, -1)  # (B, N, D)
-        attended, weights, sources = self.attn.forward_with_sources(tokens, f_regional)  # (B,N,D), (B,N,L), (B,L,D)
+        if self.evidence is None:
+            attended, weights = self.attn(tokens, f_regional, need_weights=need_attention)  # (B,N,D), (B,N,L) or None
+            frame_evidence = f_regional.new_zeros(B, T, f_regional.shape[-1])  # (B, T, D)
+        else:
+            attended, weights, sources = self.attn.forward_with_sources(tokens, f_regional)  # (B,N,D), (B,N,L), (B,L,D)
+            per_frame = sources.view(B, T, self.grid**2, -1).sum(dim=2) * (T / tokens.shape[1])  # (B, T, D)
+            frame_evidence = self.evidence(per_frame)  # (B, T, D)
         tokens = tokens + attended  # (B, N, D)
         f_enhanced = tokens + self.mlp(tokens)  # (B, N, D)
-        per_frame = sources.view(B, T, self.grid**2, -1).sum(dim=2) * (T / tokens.shape[1])  # (B, T, D)
-        frame_evidence = self.evidence(per_frame)  # (B, T, D)
         attention = weights.reshape(B, -1, T, self.grid, self.grid) if need_attention else None  # (B, N, T, G, G)
         return f_enhanced, attention, frame_evidence
 

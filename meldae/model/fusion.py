@@ -15,6 +15,9 @@ Without e_t a frame learns where the clip's ME is only through F_global (the CLS
 which hides small regional motion; with it the attention that a query pays to a frame's
 regions reaches that frame's localisation score directly.
 
+``frame_evidence=False`` (the ``paper`` preset) leaves e_t out: the MLP reads
+[F_global[t] ; ctx_t], 2D wide.
+
 The MELDAE* ablation (no enhancer) uses :class:`GlobalOnlyFusion`: the same residual MLP on
 F_global alone.
 """
@@ -30,15 +33,17 @@ from meldae.model.layers import MLP, CrossAttention
 class FrameFusion(nn.Module):
     """Per-frame fusion of F_global (B, T, D) with F_enhanced (B, N, D) -> (B, T, D)."""
 
-    def __init__(self, dim: int, num_heads: int, dropout: float = 0.0) -> None:
+    def __init__(self, dim: int, num_heads: int, dropout: float = 0.0, evidence: bool = True) -> None:
         super().__init__()
         self.attn = CrossAttention(dim, num_heads, dropout)
-        self.mlp = MLP(3 * dim, 2 * dim, dim, dropout)
+        self.evidence = evidence  # read e_t (our addition) or not (the paper)
+        self.mlp = MLP((3 if evidence else 2) * dim, 2 * dim, dim, dropout)
 
     def forward(self, f_global: Tensor, f_enhanced: Tensor, frame_evidence: Tensor) -> Tensor:
         """F_global (B, T, D), F_enhanced (B, N, D), frame evidence (B, T, D) -> fused (B, T, D)."""
         ctx, _ = self.attn(f_global, f_enhanced)  # (B, T, D), SDPA path
-        return f_global + self.mlp(torch.cat([f_global, ctx, frame_evidence], dim=-1))  # (B, T, D)
+        parts = [f_global, ctx, frame_evidence] if self.evidence else [f_global, ctx]
+        return f_global + self.mlp(torch.cat(parts, dim=-1))  # (B, T, D)
 
 
 class GlobalOnlyFusion(nn.Module):

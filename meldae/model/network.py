@@ -72,11 +72,11 @@ class MELDAE(nn.Module):
         )
         self.enhancer = (
             MEEnhancer(E, D, cfg.region_grid, cfg.num_frames, cfg.num_queries, cfg.num_heads, cfg.dropout,
-                       cfg.motion_features, channels)
+                       cfg.motion_features, channels, cfg.frame_evidence)
             if cfg.use_enhancer else NoEnhancer(D)
         )
         self.fusion = (
-            FrameFusion(D, cfg.num_heads, cfg.dropout) if cfg.use_enhancer
+            FrameFusion(D, cfg.num_heads, cfg.dropout, cfg.frame_evidence) if cfg.use_enhancer
             else GlobalOnlyFusion(D, cfg.dropout)
         )
         self.head = MultiTaskHead(D)

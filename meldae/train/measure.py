@@ -7,6 +7,11 @@ UF1 (paper eq. 5) needs expression types (``micro``/``macro`` labels, as written
 dataset converters). The spotter does not classify, so a matched prediction counts for the
 class of its ground truth, and an unmatched one for the class its duration suggests
 (MEGC: micro up to 0.5 s, macro beyond; the only class when the data has one).
+
+Acc_ME is counted per clip, as the paper defines it (a clip-level accuracy): the model runs
+on overlapping windows, and a clip's ME probability is the maximum over its windows (a clip
+holds an ME when any part of it does); the clip is positive when its ground truth has at
+least one ME. Threshold 0.5.
 """
 
 from __future__ import annotations
@@ -35,12 +40,22 @@ def predicted_segments(post: PostProcessing, scores: ClipScores,
     return post.segments(scores.loc, np.asarray(clip.face_found, bool))
 
 
-def window_labels(clip: EvalClip, windows: np.ndarray) -> np.ndarray:
-    """``(W,)`` bool: each window ``[start, stop)`` holds a ground-truth ME frame."""
-    truth = np.zeros(clip.n_frames, bool)
-    for onset, offset in clip.me_segments:
-        truth[onset:offset + 1] = True
-    return np.asarray([truth[a:b].any() for a, b in np.asarray(windows).reshape(-1, 2)], bool)
+def clip_me_probability(scores: ClipScores) -> float | None:
+    """A clip's ME probability: the maximum over its windows (None: no window ran)."""
+    if scores.window_me is None or len(scores.window_me) == 0:
+        return None
+    return float(np.max(scores.window_me))
+
+
+def _acc_me(clips: list[EvalClip], scores: list[ClipScores]) -> float | None:
+    """Acc_ME over clips (clip probability = max over windows; see the module docstring)."""
+    from meldae.metrics import accuracy_me
+
+    pairs = [(clip_me_probability(s), bool(c.me_segments)) for c, s in zip(clips, scores)]
+    pairs = [(p, y) for p, y in pairs if p is not None]
+    if not pairs:
+        return None
+    return accuracy_me([p for p, _ in pairs], [float(y) for _, y in pairs])
 
 
 def expression_types(clip: EvalClip) -> list[str]:
@@ -52,8 +67,11 @@ def expression_types(clip: EvalClip) -> list[str]:
 
 
 def _uf1_counts(clips: list[EvalClip], preds: list[list[tuple[int, int]]],
-                iou_threshold: float) -> dict[str, tuple[int, int, int]] | None:
+                iou_threshold: float, protocol: str = "meldae") -> dict[str, tuple[int, int, int]] | None:
     from meldae.metrics import match_segment_pairs
+
+    if protocol == "megc":
+        return _uf1_counts_megc(clips, preds, iou_threshold)
 
     types_per_clip = [expression_types(c) for c in clips]
     classes = sorted({t for types in types_per_clip for t in types if t})
@@ -76,30 +94,68 @@ def _uf1_counts(clips: list[EvalClip], preds: list[list[tuple[int, int]]],
     return {k: (c[0], c[1], c[2]) for k, c in counts.items()}
 
 
+def _uf1_counts_megc(clips: list[EvalClip], preds: list[list[tuple[int, int]]],
+                     iou_threshold: float) -> dict[str, tuple[int, int, int]] | None:
+    """Per-class MEGC counts: a prediction belongs to the class of the ground truth it
+    overlaps most (IoU >= threshold), else to the class its duration suggests."""
+    from meldae.megc import megc_counts
+    from meldae.metrics import interval_iou
+
+    types_per_clip = [expression_types(c) for c in clips]
+    classes = sorted({t for types in types_per_clip for t in types if t})
+    if not classes:
+        return None
+    counts = {k: [0, 0, 0] for k in classes}
+    for clip, pred, types in zip(clips, preds, types_per_clip):
+        micro_max = _micro_frames(clip)
+        pred_class = []
+        for p in pred:
+            ious = [(interval_iou(p, g), t) for g, t in zip(clip.me_segments, types) if t]
+            best = max(ious, default=(0.0, ""))
+            guess = "micro" if p[1] - p[0] + 1 <= micro_max else "macro"
+            pred_class.append(best[1] if best[0] >= iou_threshold and best[0] > 0 else
+                              guess if guess in counts else classes[0])
+        for kind in classes:
+            gts = [g for g, t in zip(clip.me_segments, types) if t == kind]
+            found = megc_counts([p for p, k in zip(pred, pred_class) if k == kind], gts,
+                                iou_threshold)
+            counts[kind] = [a + b for a, b in zip(counts[kind], found)]
+    return {k: (c[0], c[1], c[2]) for k, c in counts.items()}
+
+
 def _micro_frames(clip: EvalClip) -> int:
     fps = getattr(clip, "fps", None)
     return int(MICRO_MAX_S * float(fps if fps else Fraction(30)))
 
 
 def measure(clips: list[EvalClip], scores: list[ClipScores], post: PostProcessing,
-            iou_threshold: float = 0.5, spotting_only: bool = False) -> dict[str, Any]:
+            iou_threshold: float = 0.5, spotting_only: bool = False,
+            protocol: str = "meldae") -> dict[str, Any]:
     """All metrics over the clips (counts summed over clips first).
+
+    ``protocol``: ``meldae`` (one-to-one matching) or ``megc`` (``meldae.megc``).
 
     Returns:
         ``f1, precision, recall, f1_speaking, f1_listening, f1_dr``, the counts, ``acc_me``
         and ``acc_state`` when the scorer has those heads, ``uf1`` when the ground truth has
         expression types.
     """
-    from meldae.metrics import accuracy_me, accuracy_state, evaluate_spotting, uf1
+    from meldae.metrics import accuracy_state, evaluate_spotting, uf1
 
+    from meldae.megc import PROTOCOLS, evaluate_spotting_megc
+
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose {' or '.join(PROTOCOLS)}")
     preds = [predicted_segments(post, s, c) for c, s in zip(clips, scores)]
-    report: dict[str, Any] = dict(evaluate_spotting(
+    spot = evaluate_spotting_megc if protocol == "megc" else evaluate_spotting
+    report: dict[str, Any] = dict(spot(
         ((p, c.me_segments, c.speaking) for p, c in zip(preds, clips)), iou_threshold))
     if spotting_only:
         return report
     if scores and all(s.window_me is not None and s.windows is not None for s in scores):
-        report["acc_me"] = accuracy_me([s.window_me for s in scores],
-                                       [window_labels(c, s.windows) for c, s in zip(clips, scores)])
+        acc_me = _acc_me(clips, scores)
+        if acc_me is not None:
+            report["acc_me"] = acc_me
     if scores and all(s.state is not None for s in scores):
         report["acc_state"] = accuracy_state([s.state for s in scores],
                                              [c.speaking for c in clips])
@@ -107,7 +163,7 @@ def measure(clips: list[EvalClip], scores: list[ClipScores], post: PostProcessin
                                               [c.speaking for c in clips])
     report["auc_loc"] = _face_frame_auc(scores, [s.loc for s in scores],
                                         [_me_mask(c) for c in clips])
-    per_class = _uf1_counts(clips, preds, iou_threshold)
+    per_class = _uf1_counts(clips, preds, iou_threshold, protocol)
     if per_class is not None:
         report["uf1"] = uf1(per_class)
         report["uf1_classes"] = sorted(per_class)
@@ -133,12 +189,13 @@ def _me_mask(clip: EvalClip) -> np.ndarray:
 
 
 def per_clip(clips: list[EvalClip], scores: list[ClipScores], post: PostProcessing,
-             iou_threshold: float = 0.5) -> list[dict[str, Any]]:
+             iou_threshold: float = 0.5, protocol: str = "meldae") -> list[dict[str, Any]]:
     """The metrics of every clip on its own, with its predicted segments."""
     rows = []
     for clip, score in zip(clips, scores):
         row = {"clip": clip.name, "n_frames": clip.n_frames, "n_gt": len(clip.me_segments),
-               **measure([clip], [score], post, iou_threshold)}
+               "fps": float(clip.fps) if clip.fps else None,
+               **measure([clip], [score], post, iou_threshold, protocol=protocol)}
         row["predicted"] = [list(seg) for seg in predicted_segments(post, score, clip)]
         rows.append(row)
     return rows

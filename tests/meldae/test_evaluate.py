@@ -164,6 +164,6 @@ def test_evaluate_uses_the_validation_choice_on_the_test_split(trained, tmp_path
                                       "f1_listening", "f1_dr", "acc_me", "acc_state"}
     assert "overall" in capsys.readouterr().out
     with pytest.raises(EvaluationError, match="no annotated clips"):
-        from meldae.evaluate import clips_of_split
+        from meldae.evaluate import select_clips
 
-        clips_of_split(data, "test", {"splits": {"test": []}, "trained_on": str(data)})
+        select_clips(data, "test", {"splits": {"test": []}, "trained_on": str(data)})

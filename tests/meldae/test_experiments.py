@@ -59,7 +59,7 @@ def test_results_table_and_plot(tmp_path):
              "test": None} for v in exp.variants]
     text = results_markdown(exp, rows, "tiny", Path("data"))
     line = next(l for l in text.splitlines() if l.startswith("| BAL"))
-    assert line == "| BAL (ours) | 32.00 | 12.34 | 20.00 | – | – | 2 |"
+    assert line == "| BAL (ours) | 32.00 | – | – | 12.34 | 2 | here |"
     png = plot_curves(rows, tmp_path / "curves.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

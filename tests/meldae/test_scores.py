@@ -57,7 +57,7 @@ def test_validation_scores_come_from_the_engine_with_window_me():
     from meldae.data.windows import window_starts
     from meldae.model import MELDAE
     from meldae.postprocess import PostProcessing
-    from meldae.train.measure import measure, window_labels
+    from meldae.train.measure import clip_me_probability, measure
     from meldae.train.validate import score_clips
 
     with one_thread():
@@ -72,9 +72,10 @@ def test_validation_scores_come_from_the_engine_with_window_me():
             out = model(model.prepare(frames), need_attention=False)
     np.testing.assert_allclose(scores.window_me, torch.sigmoid(out.me_logit).numpy(), atol=1e-5)
     assert scores.loc.shape == (10,) and scores.attention is None and scores.complete
-    # clip's ME (2, 4) lies in the windows at 0 and 3, not 6
-    assert window_labels(clip, scores.windows).tolist() == [True, True, False]
-    assert "acc_me" in measure([clip], [scores], PostProcessing())
+    # Acc_ME is per clip: the clip's probability is the max over its windows; it has an ME
+    assert clip_me_probability(scores) == pytest.approx(float(scores.window_me.max()))
+    expected = 1.0 if scores.window_me.max() >= 0.5 else 0.0
+    assert measure([clip], [scores], PostProcessing())["acc_me"] == expected
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +119,30 @@ def test_evaluate_and_infer_scores_agree(scored_folder, tmp_path, capsys):
         assert ev["fps_fraction"].tolist() == inf["fps_fraction"].tolist()
         assert float(inf["threshold"]) == 0.25 and float(inf["state_threshold"]) == 0.4
         assert ev["loc_scores"].std() > 0                        # real scores, not a constant
+
+
+def test_acc_me_counts_clips_not_windows():
+    """Two clips, five windows: one clip with an ME whose best window says 0.9 (right), one
+    without whose windows stay low but one reaches 0.6 (wrong). Per window this would be 3/5
+    or so; per clip it is 1/2."""
+    from fractions import Fraction
+
+    from meldae.postprocess import PostProcessing
+    from meldae.scores import ClipScores
+    from meldae.train.measure import measure
+    from meldae.train.validate import EvalClip
+
+    def clip(name, me):
+        return EvalClip(name=name, crops=np.zeros((8, 4, 4, 3), np.uint8), face_found=np.ones(8, bool),
+                        me_segments=me, speaking=np.zeros(8, bool), fps=Fraction(30))
+
+    def scores(name, window_me):
+        s = ClipScores.from_arrays(np.zeros(8, np.float32), np.zeros(8, np.float32),
+                                   face_found=np.ones(8, bool), fps=30, name=name)
+        s.windows = np.array([[0, 4], [2, 6], [4, 8]][:len(window_me)], np.int64)
+        s.window_me = np.asarray(window_me, np.float32)
+        return s
+
+    clips = [clip("a", [(1, 2)]), clip("b", [])]
+    result = measure(clips, [scores("a", [0.1, 0.9, 0.2]), scores("b", [0.6, 0.1])], PostProcessing())
+    assert result["acc_me"] == pytest.approx(0.5)
