@@ -56,8 +56,8 @@ def atomic_write(path: str | Path, write: Callable[[Path], None], suffix: str = 
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        os.chmod(tmp, FILE_MODE)
         write(tmp)
+        os.chmod(tmp, FILE_MODE)     # after: some writers (safetensors) replace the file
         with open(tmp, "rb") as handle:   # a hard link may point at a read-only file
             os.fsync(handle.fileno())
         os.replace(tmp, path)

@@ -59,3 +59,13 @@ def test_the_temporary_file_carries_the_suffix_asked_for(tmp_path):
                         suffix=".png")
     assert seen[0].suffix == ".png" and seen[0].parent == tmp_path
     assert (tmp_path / "plot.png").read_bytes() == b"x"
+
+
+def test_a_writer_that_replaces_the_file_still_gets_the_usual_permissions(tmp_path):
+    """safetensors' ``save_file`` writes a private file of its own at the given path."""
+    import torch
+    from safetensors.torch import save_file
+
+    path = atomic.atomic_write(tmp_path / "w.safetensors",
+                               lambda tmp: save_file({"a": torch.zeros(2)}, str(tmp)))
+    assert stat.S_IMODE(path.stat().st_mode) == atomic.FILE_MODE
