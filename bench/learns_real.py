@@ -43,30 +43,41 @@ REPORTED = ("f1", "f1_dr", "auc_state", "auc_loc", "acc_state", "tp", "fp", "fn"
 
 
 def make_data(out: Path, videos: Path, train_clips: int, test_clips: int, frames: int,
-              val_subjects: int, seed: int, mes_per_10s: float, size: int = 320) -> Path:
-    """The clip folder: ``wolf_*`` (train/val) and ``single_*`` (test) clips and splits.csv."""
+              val_subjects: int, seed: int, mes_per_10s: float, size: int = 320,
+              me_scale: float = 1.0) -> Path:
+    """The clip folder: ``wolf_*`` (train/val) and ``single_*`` (test) clips and splits.csv.
+
+    ``me_scale`` multiplies the ME amplitude (1: ``meldae synth``'s default, the benchmark's).
+    """
     from meldae.data.clipfolder import write_splits_csv
     from meldae.data.synth import synthesize
 
     data = out / "data"
-    if (data / "splits.csv").is_file() and (data / "learns_real.json").is_file():
-        return data                                   # made before with these settings
+    settings = {"train_source": TRAIN_SOURCE, "test_source": TEST_SOURCE,
+                "train_clips": train_clips, "test_clips": test_clips, "frames": frames,
+                "size": size, "seed": seed, "val_subjects": val_subjects,
+                "mes_per_10s": mes_per_10s, "me_scale": me_scale}
+    made = data / "learns_real.json"
+    if (data / "splits.csv").is_file() and made.is_file():
+        before = json.loads(made.read_text(encoding="utf-8"))
+        if {**before, "me_scale": before.get("me_scale", 1.0)} == settings:
+            return data                               # made before with these settings
+        raise SystemExit(f"learns_real: {data} holds data made with other settings; "
+                         "give another --out")
     data.mkdir(parents=True, exist_ok=True)
     rows = []
     for prefix, video, clips, part_seed in (("wolf", TRAIN_SOURCE, train_clips, seed),
                                             ("single", TEST_SOURCE, test_clips, seed + 1)):
         infos = synthesize(data, clips=clips, seed=part_seed, source=videos / video,
-                           frames=frames, size=size, prefix=prefix, mes_per_10s=mes_per_10s)
+                           frames=frames, size=size, prefix=prefix, mes_per_10s=mes_per_10s,
+                           me_scale=me_scale)
         subjects = sorted({c.subject for c in infos})
         val = set(subjects[-val_subjects:]) if prefix == "wolf" else set()
         rows += [(c.name, c.subject,
                   "test" if prefix == "single" else "val" if c.subject in val else "train")
                  for c in infos]
     write_splits_csv(data / "splits.csv", rows)
-    (data / "learns_real.json").write_text(json.dumps({
-        "train_source": TRAIN_SOURCE, "test_source": TEST_SOURCE, "train_clips": train_clips,
-        "test_clips": test_clips, "frames": frames, "size": size, "seed": seed,
-        "val_subjects": val_subjects, "mes_per_10s": mes_per_10s}, indent=2) + "\n", encoding="utf-8")
+    made.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
     return data
 
 
@@ -155,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mes-per-10s", type=float, default=6.0,
                    help="MEs per 10 s (meldae synth; at the default amplitude)")
     p.add_argument("--seed", type=int, default=3)
+    p.add_argument("--me-scale", type=float, default=1.0,
+                   help="ME amplitude, times meldae synth's default (the benchmark: 1)")
     p.add_argument("--preset", default=None, help="meldae train --preset (default: its own)")
     p.add_argument("--epochs", type=int, default=None, help="meldae train --epochs (default: its own)")
     p.add_argument("--train-arg", action="append", default=[], dest="train_args",
@@ -168,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     t0 = time.perf_counter()
     data = make_data(args.out, args.videos, args.train_clips, args.test_clips, args.frames,
-                     args.val_subjects, args.seed, args.mes_per_10s)
+                     args.val_subjects, args.seed, args.mes_per_10s, me_scale=args.me_scale)
     run = args.out / "run"
     trained = train(data, run, args.preset, args.epochs, args.train_args, args.threads)
     report = evaluate(data, run, args.threads)

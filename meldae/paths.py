@@ -26,5 +26,5 @@ def resources_dir() -> Path:
 
 
 def demo_checkpoint() -> Path:
-    """The bundled demo checkpoint (a ``lite`` model trained on synthetic faces)."""
+    """The bundled demo checkpoint (a ``lite`` model; resources/demo/README.md)."""
     return resources_dir() / "demo" / "meldae-lite-demo.safetensors"

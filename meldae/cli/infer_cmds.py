@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Score each video in overlapping windows (streaming, bounded memory) and "
                     "write <name>.npz (per-frame scores, faces, attention, segments), "
                     "<name>.eaf (predicted ME and speaking tiers) and <name>.scores.csv. "
-                    "Without --checkpoint the bundled demo model (trained on synthetic faces) "
+                    "Without --checkpoint the bundled demo model (resources/demo/README.md) "
                     "is used.")
     p.add_argument("inputs", nargs="+", type=Path, metavar="VIDEO_OR_FOLDER",
                    help="video files, or folders whose videos are all scored")
@@ -64,11 +64,13 @@ def _add_export_demo(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "export-demo", help="store a trained checkpoint as the bundled demo model (fp16)",
         description="Write CHECKPOINT as a demo checkpoint pair (fp16 weights; meta with "
-                    "demo=true and a note that it was trained on synthetic faces).")
+                    "demo=true and a note saying what it was trained on).")
     p.add_argument("checkpoint", type=Path, help="the trained checkpoint (NAME.safetensors)")
     p.add_argument("--out", type=Path, default=None,
                    help="NAME of the pair to write (default: the bundled demo model)")
     p.add_argument("--trained-on", default="", help="how the training data was made")
+    p.add_argument("--note", default=None,
+                   help="one line shown to users wherever the demo scores (what it saw)")
     p.add_argument("--heldout-report", type=Path, default=None,
                    help="a `meldae evaluate --json` report on held-out data, kept in the meta")
     p.set_defaults(func=run_export_demo)
@@ -89,7 +91,8 @@ def run_export_demo(args: argparse.Namespace) -> int:
             print(f"meldae: error: {args.heldout_report}: {exc}", file=sys.stderr)
             return 2
     out = args.out if args.out is not None else demo_checkpoint()
-    path = export_demo(args.checkpoint, out, args.trained_on, extra)
+    note = {"note": args.note} if args.note else {}
+    path = export_demo(args.checkpoint, out, args.trained_on, extra, **note)
     print(f"demo model written: {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
 

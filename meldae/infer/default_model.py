@@ -14,9 +14,16 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 DEMO_NOTICE = (
-    "using the bundled demo model ({path}): a 'lite' MELDAE trained on synthetic faces only; "
-    "its scores on real videos mean little. Pass --checkpoint (or a model) trained on real data."
+    "using the bundled demo model ({path}): {note}; its scores on your videos are a "
+    "demonstration, not measurements. Pass --checkpoint (or a model) trained on your data."
 )
+
+
+def demo_notice(path: Path, meta: dict) -> str:
+    """The warning logged whenever a demo checkpoint scores, with the note from its meta."""
+    from meldae.infer.demo import DEMO_NOTE
+
+    return DEMO_NOTICE.format(path=path, note=meta.get("note") or DEMO_NOTE)
 
 
 def load_model(checkpoint: str | Path | None, device: Any = "auto") -> tuple[MELDAE, dict]:
@@ -45,7 +52,7 @@ def load_model(checkpoint: str | Path | None, device: Any = "auto") -> tuple[MEL
     model.eval()
     meta = info.get("meta") or {}
     if meta.get("demo"):
-        log.warning(DEMO_NOTICE.format(path=path))
+        log.warning(demo_notice(path, meta))
     return model, info
 
 
@@ -75,7 +82,7 @@ def load_default_model(device: Any = "auto") -> tuple[MELDAE, dict]:
     model, info = load_checkpoint(path, map_location="cpu")
     model = model.float().to(dev)   # stored in fp16 to stay small
     model.eval()
-    log.warning(DEMO_NOTICE.format(path=path))
+    log.warning(demo_notice(path, info.get("meta") or {}))
     return model, info
 
 

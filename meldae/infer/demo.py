@@ -9,22 +9,25 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-DEMO_NOTE = "trained on synthetic faces"
+#: The default ``note`` of a demo checkpoint; ``make demo-model`` passes the precise one.
+DEMO_NOTE = "trained on synthetic motion injected into faces, not on real annotations"
 
 
 def export_demo(checkpoint: str | Path, out: str | Path, trained_on: str = "",
-                extra_meta: dict[str, Any] | None = None) -> Path:
+                extra_meta: dict[str, Any] | None = None, note: str = DEMO_NOTE) -> Path:
     """Write ``checkpoint`` as a demo checkpoint pair at ``out`` with fp16 weights.
 
     The meta keeps what the trainer stored (the validated threshold and post-processing,
-    the validation figures, the epoch) and adds ``demo: true``, a ``note`` saying that the
-    model saw synthetic faces only, ``trained_on``, the source checkpoint and the date.
+    the validation figures, the epoch) and adds ``demo: true``, a ``note`` saying what the
+    model saw (shown to users wherever the demo scores), ``trained_on``, the source
+    checkpoint and the date.
 
     Args:
         checkpoint: the trained checkpoint (``NAME``, ``NAME.safetensors`` or ``NAME.json``).
         out: ``NAME`` or ``NAME.safetensors`` of the demo pair to write.
         trained_on: how the training data was made (a command line, say).
         extra_meta: further JSON-serialisable facts (e.g. held-out figures).
+        note: one line saying what the model was trained on.
 
     Returns:
         The path of the written ``.safetensors``.
@@ -38,7 +41,7 @@ def export_demo(checkpoint: str | Path, out: str | Path, trained_on: str = "",
     meta = dict(info.get("meta") or {})
     meta.update({
         "demo": True,
-        "note": DEMO_NOTE,
+        "note": note,
         "trained_on": trained_on or meta.get("trained_on", "meldae synth data"),
         "source_checkpoint": str(Path(checkpoint)),
         "exported": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
