@@ -260,7 +260,7 @@ class MainWindow(QMainWindow):
         clip = self.review.clip
         if clip is not None and self.review.session is not None and self.player.frame_count > 0:
             self.scores.start(clip.video_path, self.player.frame_count, self.player.fps)
-        self.show_status(f"Model: {checkpoint or 'the demo model (synthetic faces only)'}", 8000)
+        self.show_status(f"Model: {checkpoint or 'the bundled demo model'}", 8000)
 
     def active_checkpoint(self) -> Path | None:
         """The checkpoint the Review tab scores with (the bundled demo model by default);

@@ -313,8 +313,9 @@ class ReviewController(QObject):
         self.push_predictions()
         self._store_scores_csv(scores)
         n = len(self.parts.proposals.current.segments)
-        demo = " (demo model: trained on synthetic faces only)" if (
-            (scores.info.get("meta") or {}).get("demo")) else ""
+        meta = scores.info.get("meta") or {}
+        demo = f" (demo model: {meta.get('note') or 'not trained on real data'})" if (
+            meta.get("demo")) else ""
         self.parts.status.show(f"Scores ready{demo}: {n} predicted segment(s) at threshold "
                                f"{self.parts.proposals.post.threshold:.2f}", 8000)
         self.scores_ready.emit()

@@ -72,7 +72,7 @@ class ModelChoice(QObject):
         self.use_action = QAction("Use checkpoint…", dialog_parent, triggered=self.ask_checkpoint)
         self.use_action.setStatusTip("Score with a trained model (NAME.safetensors + NAME.json)")
         self.demo_action = QAction("Use the demo model", dialog_parent, triggered=self.use_demo)
-        self.demo_action.setStatusTip("Score with the bundled demo model (synthetic faces only)")
+        self.demo_action.setStatusTip("Score with the bundled demo model (trained on synthetic motion: resources/demo)")
 
     def actions(self) -> list[QAction]:
         """The menu actions, in order."""

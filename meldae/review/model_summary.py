@@ -1,8 +1,8 @@
 """One line that says which model scores the clip, what it was trained on, and where.
 
 Shown permanently in the app's status bar (and usable by any front end): the annotator must
-never have to guess whether the proposals come from the demo model trained on synthetic
-faces or from a model trained on their own data, nor whether it runs on the GPU.
+never have to guess whether the proposals come from the demo model (trained on synthetic
+motion; its meta's ``note`` says which) or from a model trained on their own data, nor whether it runs on the GPU.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from typing import Any
 def trained_on(meta: dict[str, Any]) -> str:
     """What the checkpoint says it was trained on, in a few words."""
     if meta.get("demo"):
-        return "synthetic faces only (demo)"
+        from meldae.infer.demo import DEMO_NOTE
+
+        return f"{meta.get('note') or DEMO_NOTE} (demo)"
     data = meta.get("trained_on")
     splits = meta.get("splits") if isinstance(meta.get("splits"), dict) else {}
     n_clips = sum(len(v) for v in splits.values() if isinstance(v, list))

@@ -188,8 +188,11 @@ def test_keep_unreadable_copies_untouched_outside_backup_rotation(tmp_path):
 def test_model_summary_names_model_training_data_and_device():
     from meldae.review.model_summary import describe_model, device_missing_message, trained_on
 
-    demo = {"meta": {"demo": True, "trained_on": "meldae synth ..."}, "device": "cpu"}
-    assert describe_model(None, demo) == "Model: demo — synthetic faces only (demo) · cpu"
+    demo = {"meta": {"demo": True, "trained_on": "meldae synth ...", "note": "synthetic MEs"},
+            "device": "cpu"}
+    assert describe_model(None, demo) == "Model: demo — synthetic MEs (demo) · cpu"
+    old_demo = {"meta": {"demo": True}, "device": "cpu"}      # a demo without a note
+    assert "(demo) · cpu" in describe_model(None, old_demo)
     ours = {"meta": {"trained_on": "/data/proj/.meldae/runs/r1/data", "init_from": "/m/base.json",
                      "splits": {"train": ["a", "b", "c"], "val": ["d"], "test": []}},
             "device": "cuda:0"}
