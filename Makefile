@@ -8,8 +8,8 @@ STAMP := $(VENV)/.installed
 
 # The shipped demo model's recipe (`make demo-model`; override any of them on the command line):
 # procedural faces (many identities) and a real face (DEMO_SOURCE) with speech and MEs injected
-# at DEMO_ME_SCALE x the default amplitude (at 1x an injected ME is below the real person's own
-# facial motion: bench/real_me_probe.py); held out: another real face (DEMO_HELDOUT).
+# at DEMO_ME_SCALE x the default amplitude (at 1x our models do not find MEs on a new real face:
+# docs/benchmarks.md); held out: another real face (DEMO_HELDOUT).
 DEMO_CLIPS ?= 16
 DEMO_REAL_CLIPS ?= 16
 DEMO_FRAMES ?= 150
