@@ -46,7 +46,7 @@ class AudioLanes(QObject):
 
     Signals:
         summary_changed(str): what the lanes hold or do, in a few words ("waveform 40%",
-            "3 speaking turns", "no audio track"), for a permanent status-bar label (the
+            "3 speaking turns", "no speaking turns"), for a permanent status-bar label (the
             status bar's messages are left to the user's actions and real errors).
         envelope_ready(): the waveform is drawn.
         turns_ready(): the speaking turns are drawn.
@@ -162,7 +162,8 @@ class AudioLanes(QObject):
         if short != "no audio track":      # a video without sound is no error
             self.status(f"Audio: {short}", 8000)
         name = getattr(self.sender(), "name", "audio")
-        self._say(name, short if short == "no audio track" else f"{name} failed")
+        # the playback label already says "♪ no audio track"; this one is about the turns
+        self._say(name, "no speaking turns" if short == "no audio track" else f"{name} failed")
         self.audio_failed.emit(short)
 
     def _draw_turns(self) -> None:

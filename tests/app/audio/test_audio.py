@@ -214,7 +214,7 @@ def test_audio_lanes_draw_turns_and_use_them_as_one_undo_step(qtbot, speech_vide
     with qtbot.waitSignal(lanes.audio_failed, timeout=10000) as blocker:
         lanes.open_clip(mute_video, 50, 25)
     assert blocker.args == ["no audio track"]
-    assert summaries[-1] == "no audio track"
+    assert summaries[-1] == "no speaking turns"
     qtbot.waitUntil(lambda: not lanes.running, timeout=10000)
     lanes.shutdown()
 
@@ -241,7 +241,7 @@ def test_main_window_plays_silently_and_draws_the_audio_lanes(qtbot, speech_vide
     with qtbot.waitSignal(window.clip_opened, timeout=30000):
         window.open_path(mute_video)
     assert window.audio_label.text() == "♪ no audio track"
-    qtbot.waitUntil(lambda: window.audio_lanes_label.text() == "no audio track", timeout=10000)
+    qtbot.waitUntil(lambda: window.audio_lanes_label.text() == "no speaking turns", timeout=10000)
     assert "Audio" not in window.statusBar().currentMessage()    # no error for a silent clip
     qtbot.waitUntil(lambda: not window.audio_lanes.running, timeout=10000)
     window.shutdown()
