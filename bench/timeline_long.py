@@ -72,8 +72,17 @@ def run(repeat: int) -> list[tuple[str, float]]:
     timeline.set_document(doc)
     valid = np.ones(N_FRAMES, bool)
     results = [("load scores (set_scores, 216k frames)",
-                timed(lambda: timeline.set_scores(loc, state, valid), repeat))]
-    timeline.set_threshold(0.5)
+                timed(lambda: timeline.set_scores(loc, valid), repeat))]
+    from meldae.postprocess import PostProcessing
+    from meldae.scores import ClipScores
+
+    scores = ClipScores.from_arrays(loc, state, valid)
+
+    def set_threshold(threshold: float) -> None:
+        """What the app does when the threshold moves: new proposals, drawn."""
+        timeline.set_proposals(PostProcessing(threshold=threshold).propose(scores))
+
+    set_threshold(0.5)
     results.append(("redraw, whole clip in view", timed(timeline.grab, repeat)))
 
     def zoom_step():
@@ -95,7 +104,7 @@ def run(repeat: int) -> list[tuple[str, float]]:
     results.append(("pan one step (5 s) + redraw", timed(pan_step, repeat)))
     values = iter(np.linspace(0.3, 0.7, repeat + 1))
     results.append(("move threshold (re-derive segments)",
-                    timed(lambda: timeline.set_threshold(float(next(values))), repeat)))
+                    timed(lambda: set_threshold(float(next(values))), repeat)))
     results.append(("playhead move + redraw",
                     timed(lambda: (timeline.set_playhead(100_900, follow=True),
                                    timeline.grab()), repeat)))
