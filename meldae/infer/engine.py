@@ -93,7 +93,8 @@ def _make_frames(video_path: Path, face_settings: object, cache_dir: Path | None
     return make
 
 
-def _default_face_settings(img_size: int) -> object:
+def default_face_settings(img_size: int) -> object:
+    """``FaceSettings`` cropping at the model's input size."""
     from meldae.faces import FaceSettings
 
     return FaceSettings(crop_size=img_size)
@@ -169,7 +170,8 @@ class _Engine:
         return loc, state, faces, att
 
 
-def _prepare_model(model: MELDAE | None, device: str) -> tuple[MELDAE, object]:
+def prepare_model(model: MELDAE | None, device: str) -> tuple[MELDAE, object]:
+    """The model (the demo model when None) on the resolved device, in eval mode."""
     dev = resolve_device(device)
     if model is None:
         from meldae.infer.default_model import load_default_model
@@ -208,9 +210,9 @@ def iter_predict(video_path: str | Path, model: MELDAE | None = None, device: st
     """
     video_path = Path(video_path)
     total, fps = probe_video(video_path)
-    model, dev = _prepare_model(model, device)
+    model, dev = prepare_model(model, device)
     if face_settings is None:
-        face_settings = _default_face_settings(model.cfg.img_size)
+        face_settings = default_face_settings(model.cfg.img_size)
     crop_size = int(getattr(face_settings, "crop_size", model.cfg.img_size))
     yield from predict_frames(
         _make_frames(video_path, face_settings, cache_dir), model, dev, crop_size=crop_size,
