@@ -24,6 +24,7 @@ import contextlib
 import io
 import json
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,8 @@ def export_onnx(checkpoint: str | Path, out: str | Path, example_batch: int = 2)
     for name in ("onnx_ir", "onnxscript"):
         logging.getLogger(name).setLevel(logging.WARNING)
     try:
-        with contextlib.redirect_stdout(chatter):
+        with contextlib.redirect_stdout(chatter), warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # the exporter's notes on torch internals
             program = torch.onnx.export(_window_graph(model), (example,),
                                         input_names=list(INPUTS),
                                         output_names=list(OUTPUTS), opset_version=OPSET,
