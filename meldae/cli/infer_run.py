@@ -69,9 +69,14 @@ def run_videos(args: argparse.Namespace, videos: list[Path], problems: list[str]
         batch.say("meldae: error: a torchrun job needs --out DIR (a folder every rank can "
                   "write; on several machines a shared one)", err=True)
         return 2
+    from meldae.infer import DeviceError
+
     join_group(env)
     try:
         return _run(batch, videos, problems)
+    except DeviceError as exc:   # e.g. --device cuda on a machine without CUDA
+        batch.say(f"meldae: error: {exc}", err=True)
+        return 2
     finally:
         leave_group()
 

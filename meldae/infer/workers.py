@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import queue
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -104,12 +105,25 @@ class _Pool:
         return [(w, p.exitcode) for w, p in enumerate(self.procs)
                 if w not in exited and not p.is_alive()]
 
-    def close(self) -> None:
-        """Stop the workers and wait for them (terminate the ones that do not stop)."""
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the workers and wait for them (terminate the ones that do not stop).
+
+        The queue is drained meanwhile: a process that put items on a queue waits, before it
+        exits, until they have gone down the pipe.
+        """
         self.stop.set()
+        deadline = time.monotonic() + timeout
+        while any(p.is_alive() for p in self.procs) and time.monotonic() < deadline:
+            try:
+                while True:
+                    self.results.get_nowait()
+            except (queue.Empty, OSError, ValueError):
+                pass
+            for proc in self.procs:
+                proc.join(timeout=0.05)
         for proc in self.procs:
-            proc.join(timeout=5.0)
             if proc.is_alive():
+                log.warning("decode worker %s did not stop: terminating it", proc.name)
                 proc.terminate()
                 proc.join(timeout=5.0)
         for q in (self.tasks, self.results):
