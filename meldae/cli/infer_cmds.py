@@ -13,7 +13,7 @@ import logging
 import sys
 from pathlib import Path
 
-from meldae.cli.infer_run import AUDIO_TIER
+from meldae.cli.infer_batch import AUDIO_TIER
 
 log = logging.getLogger(__name__)
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg",

@@ -15,49 +15,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
+from meldae.cli.infer_batch import Batch, Outcome, naming
+
 log = logging.getLogger(__name__)
-
-AUDIO_TIER = "Speaking (audio)"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one video in this run."""
-
-    video: str
-    status: str          # "scored", "skipped" (already done) or "failed"
-    rank: int = 0
-    frames: int = 0
-    segments: int = 0
-    error: str = ""
-
-
-@dataclass
-class Batch:
-    """One rank's view of the run."""
-
-    args: argparse.Namespace
-    env: object                     # meldae.infer.shard.DistEnv
-    key: object | None = None       # meldae.infer.manifest.RunKey (with --out)
-    manifest: object | None = None  # meldae.infer.manifest.Manifest (with --out)
-    model: object = None
-    info: dict | None = None
-
-    def say(self, text: str, err: bool = False) -> None:
-        """Print a line (prefixed with the rank in a distributed run)."""
-        prefix = f"[rank {self.env.rank}] " if self.env.is_distributed else ""
-        print(prefix + text, file=sys.stderr if err else sys.stdout, flush=True)
-
-
-def naming(exc: BaseException | str, video: Path) -> str:
-    """The message, prefixed with the file unless it already names it."""
-    text = str(exc)
-    return text if str(video) in text or video.name in text else f"{video}: {text}"
-
 
 def run_videos(args: argparse.Namespace, videos: list[Path], problems: list[str]) -> int:
     """Score ``videos`` as ``meldae infer`` does; returns the exit status (of this rank)."""

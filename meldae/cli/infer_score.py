@@ -10,7 +10,7 @@ import logging
 import sys
 from pathlib import Path
 
-from meldae.cli.infer_run import AUDIO_TIER, Batch, Outcome, naming
+from meldae.cli.infer_batch import AUDIO_TIER, Batch, Outcome, naming
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,10 @@ def load_model(checkpoint: str | Path | None, device: Any = "auto",
     if engine == "onnx":
         from meldae.infer.onnx_engine import load_onnx_model
 
-        return load_onnx_model(checkpoint, resolve_device(device))
+        model, info = load_onnx_model(checkpoint, resolve_device(device))
+        if (info.get("meta") or {}).get("demo"):
+            log.warning(DEMO_NOTICE.format(path=checkpoint))
+        return model, info
     if checkpoint is None:
         return load_default_model(device)
     from meldae.checkpoint import load_checkpoint

@@ -128,9 +128,4 @@ def load_onnx_model(path: str | Path, device: Any = "cpu",
         import torch
 
         threads = torch.get_num_threads()
-    model = OnnxWindowModel(path, _session(path, device, threads), info)
-    if (info.get("meta") or {}).get("demo"):
-        from meldae.infer.default_model import DEMO_NOTICE
-
-        log.warning(DEMO_NOTICE.format(path=path))
-    return model, info
+    return OnnxWindowModel(path, _session(path, device, threads), info), info
