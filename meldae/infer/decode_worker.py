@@ -2,8 +2,12 @@
 
 A worker takes video indices from a task queue, decodes each video and runs the face
 pipeline on it (``meldae.faces.iter_face_crops``, reading or writing the crop cache), and
-sends the crops to the model process in chunks through a bounded queue. It never imports
-torch: a worker costs a Python interpreter, numpy, PyAV, OpenCV and dlib, nothing more.
+sends the crops to the model process in chunks through its own pipe. A pipe holds little
+(the OS buffer), so a worker waits while the model process is behind: memory stays bounded.
+Only this worker writes to the pipe and the model process holds no copy of the writing
+end, so when the worker dies, even in the middle of a message, the reader gets an
+end-of-file instead of waiting for ever. It never imports torch: a worker costs a Python
+interpreter, numpy, PyAV, OpenCV and dlib, nothing more.
 
 Messages (tuples, small and picklable):
 
@@ -28,14 +32,14 @@ _POLL_S = 0.1
 
 
 def _put(results, stop, item: tuple) -> bool:
-    """Put ``item`` on the bounded queue unless asked to stop; False when stopped."""
-    while not stop.is_set():
-        try:
-            results.put(item, timeout=_POLL_S)
-            return True
-        except queue.Full:
-            continue
-    return False
+    """Send ``item`` to the model process unless asked to stop; False when stopped or gone."""
+    if stop.is_set():
+        return False
+    try:
+        results.send(item)
+        return True
+    except (BrokenPipeError, EOFError, OSError):   # the model process stopped reading
+        return False
 
 
 def _send_video(worker: int, index: int, video: Path, face_settings, cache_dir,
@@ -78,7 +82,7 @@ def decode_worker_main(worker: int, videos: list[str], tasks, results, stop, fac
         worker: this worker's number.
         videos: every video of the run, as strings; tasks name them by index.
         tasks: a queue of video indices, then ``None`` (stop).
-        results: the bounded queue to the model process.
+        results: this worker's sending end of its pipe to the model process.
         stop: an event the model process sets to stop every worker early.
         face_settings: ``meldae.faces.FaceSettings``.
         cache_dir: the crop cache root (None: the default).
@@ -105,3 +109,4 @@ def decode_worker_main(worker: int, videos: list[str], tasks, results, stop, fac
             _put(results, stop, ("error", worker, index,
                                  f"unexpected {type(exc).__name__}: {exc}"))
     _put(results, stop, ("exit", worker))
+    results.close()

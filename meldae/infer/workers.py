@@ -8,20 +8,20 @@ flight has its own ``FrameScorer``, fed with the crops of that video as they arr
 windows, batches and blending of a video are exactly those of ``iter_predict``: the scores
 are the same whichever way the frames came (the test suite checks it to 1e-6).
 
-Memory is flat in the videos' length: the queue from the workers holds at most
-``queue_chunks`` chunks of ``chunk_frames`` crops, each scorer a fixed ring, and at most
-``workers + queue_chunks`` videos are in flight. The per-frame results of each video (about
+Memory is flat in the videos' length: each worker sends through its own pipe, which holds
+at most the OS buffer plus the chunk (``chunk_frames`` crops) being written, each scorer
+has a fixed ring, and at most ``workers`` videos are in flight. The per-frame results of each video (about
 200 bytes a frame) are what grows, as in ``predict_video``.
 
-A worker that dies (killed, out of memory) fails the video it was decoding, with a message;
-the others go on. Closing the generator stops and joins every worker.
+A worker that dies (killed, out of memory) fails the video it was decoding, with a message,
+as soon as its pipe reads end-of-file (even in the middle of a message); the others go on. Closing the generator stops and joins every worker.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing as mp
-import queue
+import multiprocessing.connection as mp_connection
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -72,70 +72,70 @@ class _InFlight:
 
 
 class _Pool:
-    """The worker processes and their queues."""
+    """The worker processes, the task queue and one pipe from each worker."""
 
     def __init__(self, videos: list[Path], workers: int, face_settings, cache_dir,
-                 chunk_frames: int, queue_chunks: int) -> None:
+                 chunk_frames: int) -> None:
         ctx = mp.get_context("spawn")   # never fork a process that holds torch's threads
         self.tasks = ctx.Queue()
         for i in range(len(videos)):
             self.tasks.put(i)
         for _ in range(workers):
             self.tasks.put(None)
-        self.results = ctx.Queue(maxsize=max(1, queue_chunks))
         self.stop = ctx.Event()
         names = [str(v) for v in videos]
-        self.procs = [ctx.Process(target=decode_worker_main, name=f"meldae-decode-{w}",
-                                  args=(w, names, self.tasks, self.results, self.stop,
-                                        face_settings, None if cache_dir is None
-                                        else str(cache_dir), chunk_frames), daemon=True)
-                      for w in range(workers)]
-        for proc in self.procs:
+        self.procs, self.conns = [], []
+        for w in range(workers):
+            reader, writer = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=decode_worker_main, name=f"meldae-decode-{w}",
+                               args=(w, names, self.tasks, writer, self.stop, face_settings,
+                                     None if cache_dir is None else str(cache_dir),
+                                     chunk_frames), daemon=True)
             proc.start()
+            writer.close()   # the worker holds the only writing end: its death reads as EOF
+            self.procs.append(proc)
+            self.conns.append(reader)
+        self.open = set(range(workers))
 
-    def get(self) -> tuple | None:
-        """The next message, or None after a quiet poll."""
-        try:
-            return self.results.get(timeout=_POLL_S)
-        except queue.Empty:
-            return None
-
-    def dead(self, exited: set[int]) -> list[tuple[int, int | None]]:
-        """Workers that ended without saying ``exit``: ``(worker, exit code)``."""
-        return [(w, p.exitcode) for w, p in enumerate(self.procs)
-                if w not in exited and not p.is_alive()]
-
-    def close(self, timeout: float = 10.0) -> None:
-        """Stop the workers and wait for them (terminate the ones that do not stop).
-
-        The queue is drained meanwhile: a process that put items on a queue waits, before it
-        exits, until they have gone down the pipe.
-        """
-        self.stop.set()
-        deadline = time.monotonic() + timeout
-        while any(p.is_alive() for p in self.procs) and time.monotonic() < deadline:
+    def get(self) -> list[tuple]:
+        """The messages ready now (waits a little); ``("gone", worker)`` for a closed pipe."""
+        ready = mp_connection.wait([self.conns[w] for w in self.open], timeout=_POLL_S)
+        out = []
+        for conn in ready:
+            worker = self.conns.index(conn)
             try:
-                while True:
-                    self.results.get_nowait()
-            except (queue.Empty, OSError, ValueError):
-                pass
-            for proc in self.procs:
-                proc.join(timeout=0.05)
+                out.append(conn.recv())
+            except (EOFError, OSError):
+                self.open.discard(worker)
+                out.append(("gone", worker))
+        return out
+
+    def exitcode(self, worker: int) -> int | None:
+        """The worker's exit code once it has ended."""
+        self.procs[worker].join(timeout=1.0)
+        return self.procs[worker].exitcode
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the workers and wait for them (terminate the ones that do not stop)."""
+        self.stop.set()
+        for conn in self.conns:
+            conn.close()   # a worker still sending gets a broken pipe and stops
+        deadline = time.monotonic() + timeout
         for proc in self.procs:
+            proc.join(timeout=max(0.0, deadline - time.monotonic()))
             if proc.is_alive():
                 log.warning("decode worker %s did not stop: terminating it", proc.name)
                 proc.terminate()
                 proc.join(timeout=5.0)
-        for q in (self.tasks, self.results):
-            q.cancel_join_thread()
-            q.close()
+        self.tasks.cancel_join_thread()
+        self.tasks.close()
 
 
 def iter_folder_scores(videos: list[Path], model: MELDAE, device: str = "auto", *,
                        workers: int = 2, stride: int | None = None,
                        batch_size: int | None = None, face_settings: object | None = None,
-                       cache_dir: Path | None = None, chunk_frames: int = 16,
-                       queue_chunks: int | None = None) -> Iterator[FolderResult]:
+                       cache_dir: Path | None = None, chunk_frames: int = 16
+                       ) -> Iterator[FolderResult]:
     """Score ``videos`` with ``workers`` decode processes and the model in this process.
 
     Results come in the order videos finish (not the list's order), one per video.
@@ -147,7 +147,6 @@ def iter_folder_scores(videos: list[Path], model: MELDAE, device: str = "auto", 
         workers: decode processes (at least 1).
         stride, batch_size, face_settings, cache_dir: see ``iter_predict``.
         chunk_frames: crops per message from a worker.
-        queue_chunks: messages the queue holds at most (default ``4 * workers``).
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
@@ -158,8 +157,7 @@ def iter_folder_scores(videos: list[Path], model: MELDAE, device: str = "auto", 
         face_settings = default_face_settings(model.cfg.img_size)
     crop_size = int(getattr(face_settings, "crop_size", model.cfg.img_size))
     workers = min(workers, len(videos))
-    pool = _Pool(list(videos), workers, face_settings, cache_dir, chunk_frames,
-                 queue_chunks or 4 * workers)
+    pool = _Pool(list(videos), workers, face_settings, cache_dir, chunk_frames)
     try:
         yield from _consume(pool, list(videos), model, dev, crop_size, stride, batch_size)
     finally:
@@ -172,40 +170,32 @@ def _consume(pool: _Pool, videos: list[Path], model, dev, crop_size: int, stride
     flights: dict[int, _InFlight] = {}
     current: dict[int, int] = {}   # worker -> the video it is sending
     done: set[int] = set()
-    exited: set[int] = set()
-    while len(done) < len(videos):
-        msg = pool.get()
-        if msg is None:
-            for worker, code in pool.dead(exited):
-                exited.add(worker)
+    while len(done) < len(videos) and pool.open:
+        for kind, worker, *rest in pool.get():
+            if kind == "gone":   # the pipe closed: after "exit", or the worker died
                 index = current.pop(worker, None)
                 if index is not None and index not in done:
                     done.add(index)
                     flights.pop(index, None)
-                    yield FolderResult(videos[index], None,
-                                       f"the decode worker died (exit code {code})")
-            if len(exited) == len(pool.procs):
-                break
-            continue
-        kind, worker, *rest = msg
-        if kind == "exit":
-            exited.add(worker)
-        elif kind == "start":
-            index, total, num, den = rest
-            current[worker] = index
-            flights[index] = _InFlight(videos[index], FrameScorer(
-                model, dev, crop_size=crop_size, total_frames=total, fps=Fraction(num, den),
-                stride=stride, batch_size=batch_size, name=str(videos[index])))
-        elif kind == "frames":
-            index, first, crops, faces = rest
-            flight = flights[index]
-            for k in range(len(crops)):
-                flight.add(flight.scorer.push(first + k, crops[k], bool(faces[k])))
-        else:   # "end" or "error"
-            index = rest[0]
-            current.pop(worker, None)
-            done.add(index)
-            yield _finished(videos[index], flights.pop(index, None), kind, rest)
+                    yield FolderResult(videos[index], None, "the decode worker died (exit "
+                                       f"code {pool.exitcode(worker)})")
+            elif kind == "start":
+                index, total, num, den = rest
+                current[worker] = index
+                flights[index] = _InFlight(videos[index], FrameScorer(
+                    model, dev, crop_size=crop_size, total_frames=total,
+                    fps=Fraction(num, den), stride=stride, batch_size=batch_size,
+                    name=str(videos[index])))
+            elif kind == "frames":
+                index, first, crops, faces = rest
+                flight = flights[index]
+                for k in range(len(crops)):
+                    flight.add(flight.scorer.push(first + k, crops[k], bool(faces[k])))
+            elif kind in ("end", "error"):
+                index = rest[0]
+                current.pop(worker, None)
+                done.add(index)
+                yield _finished(videos[index], flights.pop(index, None), kind, rest)
     for index in sorted(set(range(len(videos))) - done):   # only when every worker died
         yield FolderResult(videos[index], None, "not scored: every decode worker stopped")
 

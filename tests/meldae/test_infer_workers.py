@@ -55,8 +55,7 @@ def test_worker_pipeline_reports_a_bad_video_and_scores_the_rest(videos, ckpt, t
     bad.write_bytes(data[: len(data) // 3])
     model, _ = load_model(ckpt, "cpu")
     inputs = [*sorted(videos.glob("*.mp4")), bad]
-    results = list(iter_folder_scores(inputs, model, "cpu", workers=2, chunk_frames=8,
-                                      queue_chunks=2))
+    results = list(iter_folder_scores(inputs, model, "cpu", workers=2, chunk_frames=8))
     assert sorted(r.video for r in results) == sorted(inputs)      # one result per video
     by_video = {r.video: r for r in results}
     assert by_video[bad].scores is None and by_video[bad].error
@@ -120,3 +119,27 @@ def test_bad_workers_and_engine_flags_are_one_line_errors(videos, ckpt, tmp_path
     err = capsys.readouterr().err
     assert "--workers must be 0 or more" in err and "meldae export-onnx" in err
     assert "Traceback" not in err
+
+
+def test_a_dead_worker_fails_its_videos_with_a_message_and_nothing_hangs(videos, ckpt):
+    import multiprocessing as mp
+    import os
+    import signal
+
+    from meldae.infer import load_model
+    from meldae.infer.workers import iter_folder_scores
+
+    model, _ = load_model(ckpt, "cpu")
+    inputs = sorted(videos.glob("*.mp4"))
+    results = []
+    for result in iter_folder_scores(inputs, model, "cpu", workers=1):
+        results.append(result)
+        if len(results) == 1:   # the first video is done: the worker dies on the next one
+            for proc in mp.active_children():
+                if proc.name.startswith("meldae-decode-"):
+                    os.kill(proc.pid, signal.SIGKILL)
+    assert sorted(r.video for r in results) == inputs               # one result per video
+    assert results[0].scores is not None and results[0].scores.n_frames == 40
+    for result in results[1:]:
+        assert result.scores is None and "worker" in result.error
+    assert not [p for p in mp.active_children() if p.name.startswith("meldae-decode-")]
