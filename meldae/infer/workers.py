@@ -8,9 +8,9 @@ flight has its own ``FrameScorer``, fed with the crops of that video as they arr
 windows, batches and blending of a video are exactly those of ``iter_predict``: the scores
 are the same whichever way the frames came (the test suite checks it to 1e-6).
 
-Memory is flat in the videos' length: each worker sends through its own pipe, which holds
-at most the OS buffer plus the chunk (``chunk_frames`` crops) being written, each scorer
-has a fixed ring, and at most ``workers`` videos are in flight. The per-frame results of each video (about
+Memory is flat in the videos' length: each worker sends through its own pipe and is at
+most a few chunks of ``chunk_frames`` crops ahead of the model process, each scorer has a
+fixed ring, and at most ``workers`` videos are in flight. The per-frame results of each video (about
 200 bytes a frame) are what grows, as in ``predict_video``.
 
 A worker that dies (killed, out of memory) fails the video it was decoding, with a message,
