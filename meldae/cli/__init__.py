@@ -16,7 +16,8 @@ COMMAND_MODULES = (
     "meldae.cli.data_cmds",      # synth
     "meldae.cli.dataset_cmds",   # convert, stats
     "meldae.cli.train_cmds",     # train, evaluate, experiment, baseline
-    "meldae.cli.infer_cmds",     # infer
+    "meldae.cli.infer_cmds",     # infer, export-demo
+    "meldae.cli.onnx_cmds",      # export-onnx
     "meldae.cli.project_cmds",   # export-project
     "meldae.cli.review_cmds",    # suggest, agreement
     "meldae.cli.attention_cmds",  # attention (paper Figs. 6-8)

@@ -1,7 +1,9 @@
 """``meldae infer``: score videos (files or folders of them) and write .npz, .eaf and .csv.
 
-One bad file never stops a batch: it is reported on one line (``meldae: error: <file>:
-<reason>``), listed in the summary, and the exit status is 1 (2 when every video failed).
+How a batch is run (resuming with ``--out``, ``torchrun`` shards, ``--workers``) is in
+``meldae.cli.infer_run``. One bad file never stops a batch: it is reported on one line
+(``meldae: error: <file>: <reason>``), listed in the summary, and the exit status is 1 (2
+when every video failed).
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ import logging
 import sys
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from meldae.cli.infer_batch import AUDIO_TIER
 
-AUDIO_TIER = "Speaking (audio)"
+log = logging.getLogger(__name__)
 VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg",
                             ".wmv", ".flv", ".mts", ".ts", ".3gp"})
 
@@ -33,7 +35,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="a MELDAE checkpoint (NAME.safetensors with NAME.json beside it)")
     p.add_argument("--out", type=Path, default=None,
                    help="output folder (default: beside each video; manual annotations in an "
-                        "existing <name>.eaf are kept)")
+                        "existing <name>.eaf are kept). A manifest there records each finished "
+                        "video; a rerun skips those done with the same model and settings. "
+                        "Required under torchrun (shared by every rank)")
+    p.add_argument("--redo", action="store_true",
+                   help="score again the videos the manifest of --out lists as done")
+    p.add_argument("--workers", type=int, default=0, metavar="N",
+                   help="decode and face-track in N processes feeding the model process "
+                        "(default 0: one decoding thread in the model process)")
+    p.add_argument("--engine", choices=("torch", "onnx"), default=None,
+                   help="torch (checkpoints) or onnx (a model from `meldae export-onnx`, run "
+                        "with onnxruntime); default: onnx for a .onnx --checkpoint, else torch")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     p.add_argument("--threshold", type=float, default=None,
                    help="score threshold (default: the checkpoint's validated one, else 0.5)")
@@ -119,151 +131,23 @@ def collect_videos(inputs: list[Path]) -> tuple[list[Path], list[str]]:
     return videos, problems
 
 
-def _progress_bar(name: str, total: int, disabled: bool):
-    """A tqdm bar on stderr, and a ``(done, total)`` callback that drives it."""
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, unit="frame", desc=name, file=sys.stderr, disable=disabled,
-               leave=False, dynamic_ncols=True)
-
-    def update(done: int, total: int) -> None:
-        if bar.total != total:
-            bar.total = total
-        bar.update(done - bar.n)
-
-    return bar, update
-
-
-def _score_one(video: Path, args: argparse.Namespace, model: object,
-               info: dict) -> tuple[str, list]:
-    """Score one video and write its outputs; returns the summary line and its MEGC rows."""
-    from meldae.infer import predict_video, save_prediction
-    from meldae.infer.engine import probe_video
-    from meldae.megc import megc_rows
-
-    bar, update = _progress_bar(video.name, probe_video(video)[0], args.no_progress)
-    try:
-        pred = predict_video(video, model, args.device, args.stride, checkpoint_info=info,
-                             threshold=args.threshold, min_length=args.min_length,
-                             merge_gap=args.merge_gap, batch_size=args.batch_size,
-                             progress=update)
-    finally:
-        bar.close()
-    out_dir = args.out if args.out is not None else video.parent
-    extra, audio_note = _audio_tier(video, args, pred) if args.audio_vad else ([], "")
-    npz_path, eaf_path = save_prediction(pred, out_dir, video.stem, media_path=video.resolve(),
-                                         extra_tiers=extra)
-    faces = int(pred.face_found.sum())
-    note = ("" if faces else " (no face found: all scores 0)") + audio_note
-    line = (f"{video}: {pred.n_frames} frames, face in {faces}, {len(pred.segments)} segments "
-            f"at threshold {pred.post.threshold:g}{note} -> {npz_path}, {eaf_path}")
-    return line, megc_rows(video.stem, pred.segments.tolist(), pred.fps)
-
-
-def _audio_tier(video: Path, args: argparse.Namespace, pred) -> tuple[list, str]:
-    """The ``Speaking (audio)`` tier of ``video`` (none without an audio track) and a note."""
-    from meldae.audio import VadSettings, detect_turns, probe_audio
-
-    if probe_audio(video) is None:
-        return [], f", no audio track (no '{AUDIO_TIER}' tier)"
-    turns = detect_turns(video, VadSettings(gap_s=args.speaking_gap))
-    segments = turns.segments(pred.fps, pred.n_frames)
-    return [(AUDIO_TIER, segments)], f", {len(segments)} speaking turn(s) from the audio"
-
-
 def run_infer(args: argparse.Namespace) -> int:
     """Run ``meldae infer``; returns the exit status."""
-    from meldae.infer import DeviceError, load_model
+    from meldae.cli.infer_run import run_videos
 
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         print(f"meldae: error: {args.out}: --out must be a folder", file=sys.stderr)
         return 2
+    if args.workers < 0:
+        print("meldae: error: --workers must be 0 or more", file=sys.stderr)
+        return 2
+    onnx_file = args.checkpoint is not None and args.checkpoint.suffix == ".onnx"
+    args.engine = args.engine or ("onnx" if onnx_file else "torch")
+    if (args.engine == "onnx") != onnx_file:
+        print("meldae: error: --engine onnx runs a .onnx model (made by `meldae export-onnx`): "
+              "pass it as --checkpoint MODEL.onnx" if args.engine == "onnx" else
+              f"meldae: error: {args.checkpoint} is an ONNX model: use --engine onnx",
+              file=sys.stderr)
+        return 2
     videos, problems = collect_videos(args.inputs)
-    for line in problems:
-        print(f"meldae: error: {line}", file=sys.stderr)
-    failed = _unreadable(videos, args.out)   # cheap checks first: no model for bad files
-    todo = [v for v in videos if v not in failed]
-    if todo:
-        if args.threads:
-            import torch
-
-            torch.set_num_threads(max(1, args.threads))
-        try:
-            model, info = load_model(args.checkpoint, args.device)
-        except DeviceError as exc:
-            print(f"meldae: error: {exc}", file=sys.stderr)
-            return 2
-        rows: list = []
-        failed += _score_all(todo, args, model, info, rows)
-        if args.megc_csv is not None:
-            from meldae.megc import write_megc_csv
-
-            write_megc_csv(args.megc_csv, rows)
-            print(f"MEGC submission CSV: {args.megc_csv} ({len(rows)} intervals)")
-    return _summary(videos, failed, problems)
-
-
-def _unreadable(videos: list[Path], out: Path | None) -> list[Path]:
-    """Videos that cannot be opened (or whose outputs would clash); each reported on a line."""
-    from meldae.cli import user_errors
-    from meldae.infer.engine import probe_video
-
-    clashes = _name_clashes(videos) if out is not None else set()
-    failed = []
-    for video in videos:
-        try:
-            if video.stem in clashes:
-                raise FileExistsError(f"{video}: another input has the name {video.stem!r}; "
-                                      "its outputs would overwrite each other in --out")
-            probe_video(video)
-        except (*user_errors(), FileExistsError) as exc:
-            failed.append(video)
-            print(f"meldae: error: {_naming(exc, video)}", file=sys.stderr)
-    return failed
-
-
-def _score_all(videos: list[Path], args: argparse.Namespace, model: object,
-               info: dict, megc: list) -> list[Path]:
-    """Score each video, adding its MEGC rows to ``megc``; returns those that failed (each
-    reported on one line)."""
-    from meldae.cli import user_errors
-
-    failed = []
-    for video in videos:
-        try:
-            line, rows = _score_one(video, args, model, info)
-            megc.extend(rows)
-            print(line, flush=True)
-        except (*user_errors(), ValueError) as exc:
-            failed.append(video)
-            print(f"meldae: error: {_naming(exc, video)}", file=sys.stderr)
-        except Exception as exc:  # one bad file must not stop the batch
-            failed.append(video)
-            log.debug("unexpected failure on %s", video, exc_info=True)
-            print(f"meldae: error: {video}: unexpected {type(exc).__name__}: {exc} "
-                  "(run with -v for details)", file=sys.stderr)
-    return failed
-
-
-def _naming(exc: BaseException, video: Path) -> str:
-    """The exception's message, prefixed with the file unless it already names it."""
-    text = str(exc)
-    return text if str(video) in text or video.name in text else f"{video}: {text}"
-
-
-def _name_clashes(videos: list[Path]) -> set[str]:
-    stems = [v.stem for v in videos]
-    return {s for s in stems if stems.count(s) > 1}
-
-
-def _summary(videos: list[Path], failed: list[Path], problems: list[str]) -> int:
-    """Print the batch summary; the exit status: 0, 1 (some failed) or 2 (all failed)."""
-    bad = len(failed) + len(problems)
-    if len(videos) + len(problems) > 1:
-        done = len(videos) - len(failed)
-        print(f"meldae: {done} of {len(videos)} videos scored", file=sys.stderr)
-        if failed:
-            print("meldae: failed: " + ", ".join(str(v) for v in failed), file=sys.stderr)
-    if not bad:
-        return 0
-    return 2 if len(failed) == len(videos) else 1
+    return run_videos(args, videos, problems)

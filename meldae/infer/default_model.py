@@ -26,12 +26,15 @@ def demo_notice(path: Path, meta: dict) -> str:
     return DEMO_NOTICE.format(path=path, note=meta.get("note") or DEMO_NOTE)
 
 
-def load_model(checkpoint: str | Path | None, device: Any = "auto") -> tuple[MELDAE, dict]:
+def load_model(checkpoint: str | Path | None, device: Any = "auto",
+               engine: str = "torch") -> tuple[MELDAE, dict]:
     """Load a checkpoint for inference, or the demo model when ``checkpoint`` is None.
 
     Args:
-        checkpoint: ``NAME.safetensors``, ``NAME.json`` or ``NAME`` (the pair's stem).
+        checkpoint: ``NAME.safetensors``, ``NAME.json`` or ``NAME`` (the pair's stem); with
+            ``engine="onnx"`` a ``.onnx`` file from ``meldae export-onnx``.
         device: see ``meldae.infer.device.resolve_device``.
+        engine: ``"torch"`` or ``"onnx"`` (``meldae.infer.onnx_engine.OnnxWindowModel``).
 
     Returns:
         The model (eval mode, on the device) and the checkpoint's JSON dict.
@@ -39,6 +42,13 @@ def load_model(checkpoint: str | Path | None, device: Any = "auto") -> tuple[MEL
     Raises:
         meldae.checkpoint.CheckpointError: missing files or not a MELDAE checkpoint.
     """
+    if engine == "onnx":
+        from meldae.infer.onnx_engine import load_onnx_model
+
+        model, info = load_onnx_model(checkpoint, resolve_device(device))
+        if (info.get("meta") or {}).get("demo"):
+            log.warning(demo_notice(Path(checkpoint), info.get("meta") or {}))
+        return model, info
     if checkpoint is None:
         return load_default_model(device)
     from meldae.checkpoint import load_checkpoint

@@ -93,7 +93,8 @@ def _make_frames(video_path: Path, face_settings: object, cache_dir: Path | None
     return make
 
 
-def _default_face_settings(img_size: int) -> object:
+def default_face_settings(img_size: int) -> object:
+    """``FaceSettings`` cropping at the model's input size."""
     from meldae.faces import FaceSettings
 
     return FaceSettings(crop_size=img_size)
@@ -169,7 +170,8 @@ class _Engine:
         return loc, state, faces, att
 
 
-def _prepare_model(model: MELDAE | None, device: str) -> tuple[MELDAE, object]:
+def prepare_model(model: MELDAE | None, device: str) -> tuple[MELDAE, object]:
+    """The model (the demo model when None) on the resolved device, in eval mode."""
     dev = resolve_device(device)
     if model is None:
         from meldae.infer.default_model import load_default_model
@@ -208,14 +210,67 @@ def iter_predict(video_path: str | Path, model: MELDAE | None = None, device: st
     """
     video_path = Path(video_path)
     total, fps = probe_video(video_path)
-    model, dev = _prepare_model(model, device)
+    model, dev = prepare_model(model, device)
     if face_settings is None:
-        face_settings = _default_face_settings(model.cfg.img_size)
+        face_settings = default_face_settings(model.cfg.img_size)
     crop_size = int(getattr(face_settings, "crop_size", model.cfg.img_size))
     yield from predict_frames(
         _make_frames(video_path, face_settings, cache_dir), model, dev, crop_size=crop_size,
         total_frames=total, fps=fps, stride=stride, batch_size=batch_size,
         queue_frames=queue_frames, name=str(video_path))
+
+
+class FrameScorer:
+    """One video's engine fed frame by frame: the push-based form of ``predict_frames``.
+
+    The folder pipeline (``meldae.infer.workers``) drives one per video in flight, with the
+    frames coming from decode processes; ``predict_frames`` drives one from a thread. The same
+    pushes give the same results, whoever makes them.
+    """
+
+    def __init__(self, model: MELDAE, device: object, *, crop_size: int, total_frames: int,
+                 fps: Fraction, stride: int | None = None, batch_size: int | None = None,
+                 name: str = "video") -> None:
+        """See ``predict_frames`` for the arguments."""
+        plan = _make_plan(model, device, stride, batch_size)
+        self._engine = _Engine(plan, make_runner(model, device, plan.capacity),
+                               (crop_size, crop_size, 3))
+        self.total_frames = int(total_frames)
+        self.fps = fps
+        self.name = name
+        self.any_face = False
+
+    def push(self, frame_idx: int, crop: np.ndarray, face_found: bool) -> WindowResult | None:
+        """Add frame ``frame_idx`` (0, 1, 2, ... in order); a result when frames became final."""
+        span = self._engine.push(frame_idx, crop, face_found)
+        if span is None:
+            return None
+        return self._result(span, max(self.total_frames, self._engine.ring.end))
+
+    def finish(self) -> WindowResult | None:
+        """End of the stream: the last result (covering every remaining frame).
+
+        Raises:
+            meldae.video.VideoError: no frame was pushed.
+        """
+        n = self._engine.ring.end
+        if n == 0:
+            from meldae.video import VideoError
+
+            raise VideoError(self.name, "no frame could be decoded")
+        span = self._engine.finish()
+        result = None if span is None else self._result(span, n)
+        if n != self.total_frames:
+            log.warning("%s: %d frames decoded, %d expected", self.name, n, self.total_frames)
+        if not self.any_face:
+            log.warning("%s: no face found in any of its %d frames: all scores are 0",
+                        self.name, n)
+        return result
+
+    def _result(self, span: tuple[int, int], total: int) -> WindowResult:
+        result = _result(self._engine, span, total, self.fps)
+        self.any_face |= bool(result.face_found.any())
+        return result
 
 
 def predict_frames(make_frames: Callable[[], Iterator], model: MELDAE, device: object, *,
@@ -236,31 +291,17 @@ def predict_frames(make_frames: Callable[[], Iterator], model: MELDAE, device: o
         stride, batch_size, queue_frames: see ``iter_predict``.
         name: how warnings name the source.
     """
-    plan = _make_plan(model, device, stride, batch_size)
-    engine = _Engine(plan, make_runner(model, device, plan.capacity), (crop_size, crop_size, 3))
+    scorer = FrameScorer(model, device, crop_size=crop_size, total_frames=total_frames, fps=fps,
+                         stride=stride, batch_size=batch_size, name=name)
     stream = CropStream(make_frames, maxsize=queue_frames)
-    any_face = False
     try:
         for frame in stream:
-            span = engine.push(frame.frame_idx, frame.crop, frame.face_found)
-            if span is not None:
-                result = _result(engine, span, max(total_frames, engine.ring.end), fps)
-                any_face |= bool(result.face_found.any())
+            result = scorer.push(frame.frame_idx, frame.crop, frame.face_found)
+            if result is not None:
                 yield result
-        n = engine.ring.end
-        if n == 0:
-            from meldae.video import VideoError
-
-            raise VideoError(name, "no frame could be decoded")
-        span = engine.finish()
-        if span is not None:
-            result = _result(engine, span, n, fps)
-            any_face |= bool(result.face_found.any())
+        result = scorer.finish()
+        if result is not None:
             yield result
-        if n != total_frames:
-            log.warning("%s: %d frames decoded, %d expected", name, n, total_frames)
-        if not any_face:
-            log.warning("%s: no face found in any of its %d frames: all scores are 0", name, n)
     finally:
         stream.close()
 

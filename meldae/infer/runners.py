@@ -136,7 +136,14 @@ class CachedEncoderRunner(WindowRunner):
 
 
 def make_runner(model: Any, device: Any, capacity: int) -> WindowRunner:
-    """The fastest runner ``model`` supports."""
+    """The fastest runner ``model`` supports.
+
+    A model that brings its own runner (``make_window_runner()``, e.g. the ONNX engine's
+    ``meldae.infer.onnx_engine.OnnxWindowModel``) gets that one.
+    """
+    own = getattr(model, "make_window_runner", None)
+    if own is not None:
+        return own()
     if CachedEncoderRunner.supports(model):
         return CachedEncoderRunner(model, device, capacity)
     return WindowRunner(model, device)

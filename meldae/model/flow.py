@@ -46,6 +46,30 @@ def _gaussian_kernel(sigma: float) -> Tensor:
     return k / k.sum()  # (2r+1,)
 
 
+def _gradient(x: Tensor) -> tuple[Tensor, Tensor]:
+    """``torch.gradient(x, dim=(2, 3))`` of (B, T, S, S) images, written with slices.
+
+    Same arithmetic (central differences inside, one-sided at the edges), but made of ops
+    that ONNX export supports (``aten::gradient`` has no ONNX translation).
+    """
+    def along(d: int) -> Tensor:
+        n = x.shape[d]
+        first = x.narrow(d, 1, 1) - x.narrow(d, 0, 1)
+        inner = (x.narrow(d, 2, n - 2) - x.narrow(d, 0, n - 2)) / 2
+        last = x.narrow(d, n - 1, 1) - x.narrow(d, n - 2, 1)
+        return torch.cat([first, inner, last], dim=d)
+
+    return along(2), along(3)
+
+
+def _median(x: Tensor, dim: int) -> Tensor:
+    """``x.median(dim, keepdim=True).values`` (the lower median) through a sort.
+
+    Exportable to ONNX (``aten::median`` has no ONNX translation); the same value.
+    """
+    return x.sort(dim=dim).values.narrow(dim, (x.shape[dim] - 1) // 2, 1)
+
+
 class RegionFlow(nn.Module):
     """Face crops (B, T, 3, S, S) -> region flow features (B, T, G*G, FLOW_CHANNELS)."""
 
@@ -73,7 +97,7 @@ class RegionFlow(nn.Module):
         with torch.autocast(frames.device.type, enabled=False):
             grey = frames.float().mean(dim=2).reshape(B * T, 1, S, S)  # (B*T, 1, S, S)
             grey = self._smooth(grey).view(B, T, S, S)  # (B, T, S, S)
-            gy, gx = torch.gradient(grey, dim=(2, 3))  # (B, T, S, S) each
+            gy, gx = _gradient(grey)  # (B, T, S, S) each
             sxx, sxy, syy = self._cells(gx * gx), self._cells(gx * gy), self._cells(gy * gy)  # (B, T, G*G)
             eps = _EPS * (sxx + syy).mean(dim=(1, 2), keepdim=True) + 1e-12  # (B, 1, 1)
             sxx, syy = sxx + eps, syy + eps
@@ -87,8 +111,8 @@ class RegionFlow(nn.Module):
                 bx, by = self._cells(gx * it), self._cells(gy * it)  # (B, T, G*G)
                 u = -(syy * bx - sxy * by) / det  # (B, T, G*G) pixels
                 v = -(sxx * by - sxy * bx) / det  # (B, T, G*G)
-                u = u - u.median(dim=2, keepdim=True).values  # rigid motion removed
-                v = v - v.median(dim=2, keepdim=True).values
+                u = u - _median(u, dim=2)  # rigid motion removed
+                v = v - _median(v, dim=2)
                 feats += [u, v, torch.sqrt(u * u + v * v)]
             flow = torch.stack(feats, dim=-1) * (100.0 / S)  # (B, T, G*G, C) percent of the crop
             return torch.asinh(flow)

@@ -60,9 +60,10 @@ def test_infer_audio_vad_writes_the_tier_as_model_predictions(short_speech, tiny
     entries = [e for e in sidecar["annotations"].values() if e["tier"] == "Speaking (audio)"]
     assert len(entries) == 1 and entries[0]["source"] == "predicted"
     assert 0.5 < entries[0]["score"] <= 1.0
-    # Again: the tier is replaced, not doubled; manual tiers stay.
+    # Again (--redo: the manifest of --out lists it as done): the tier is replaced, not
+    # doubled; manual tiers stay.
     assert main(["infer", str(video), "--checkpoint", str(tiny_ckpt), "--out", str(tmp_path),
-                 "--device", "cpu", "--no-progress", "--audio-vad"]) == 0
+                 "--device", "cpu", "--no-progress", "--audio-vad", "--redo"]) == 0
     assert len(_tier(eaf, "Speaking (audio)")) == 1
 
 

@@ -90,3 +90,17 @@ def test_presets_and_switch():
     frames = torch.randn(2, 8, 3, 64, 64)
     assert with_flow(frames).loc_logits.shape == (2, 8)
     assert sum(p.numel() for p in without.parameters()) < sum(p.numel() for p in with_flow.parameters())
+
+
+def test_export_friendly_gradient_and_median_equal_torchs():
+    # flow.py writes torch.gradient and median with slices and a sort so that ONNX export
+    # works (meldae export-onnx); the values must be exactly torch's.
+    from meldae.model.flow import _gradient, _median
+
+    x = torch.randn(2, 3, 9, 7)
+    gy, gx = torch.gradient(x, dim=(2, 3))
+    ay, ax = _gradient(x)
+    assert torch.equal(gy, ay) and torch.equal(gx, ax)
+    for n in (15, 16):   # odd and even counts: torch takes the lower median
+        y = torch.randn(4, 5, n)
+        assert torch.equal(y.median(dim=2, keepdim=True).values, _median(y, dim=2))
