@@ -19,11 +19,10 @@
   asks Save / Discard / Cancel when there are unsaved changes.
 
 ``open_eaf(path)`` imports another EAF as one undoable "Load" step (nothing is lost: undo
-brings the previous content back); the clip keeps its own file. ``save_as`` is an export:
-it writes the annotator's tiers and, optionally, the predicted tiers and a per-frame score
-CSV to another file, and never changes which file the clip saves to. So Ctrl+S always
-writes the clip's EAF, the file training reads.
-Batch export of a whole project lives in :mod:`meldae.project.export`.
+brings the previous content back); the clip keeps its own file. ``save_as`` is an export
+(annotator's tiers, optionally predictions and a score CSV) that never changes which file
+the clip saves to; only ``save_to`` (Save As: an annotator's own version) does. Batch export
+of a whole project lives in :mod:`meldae.project.export`.
 """
 
 from __future__ import annotations
