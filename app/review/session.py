@@ -275,8 +275,7 @@ class ClipSession(QObject):
         return self.eaf_path
 
     def save_to(self, path: str | Path) -> Path:
-        """Save As: the whole document to ``path``, which is the clip's file from now on
-        (an annotator's own version, ``<clip>.<annotator>.eaf``). Raises as :meth:`save`."""
+        """Save As ``path`` (e.g. ``<clip>.<annotator>.eaf``), the clip's file from now on."""
         self.eaf_path, self.refuse_save = Path(path), None
         return self.save()
 
