@@ -3,7 +3,7 @@ the frame cache around the playhead, previews and the scrub proxy."""
 
 from __future__ import annotations
 
-from fractions import Fraction
+import sys
 from pathlib import Path
 
 import av
@@ -16,37 +16,17 @@ from meldae.video.proxy import (PROXY_GOP, iter_build_proxy, needs_proxy, open_p
                                 proxy_path)
 from meldae.video.scrub import PREVIEW_FIT, ScrubPreviewer
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # video_samples (importlib mode)
+from video_samples import write_long_gop  # noqa: E402
+
 N_FRAMES, KEYINT = 90, 30
-
-
-def _pattern(i: int, size=(96, 64)) -> np.ndarray:
-    """A frame unlike every other: a bar moving over a gradient, and a row marker."""
-    w, h = size
-    img = np.zeros((h, w, 3), dtype=np.uint8)
-    img[..., 2] = np.linspace(0, 200, w, dtype=np.uint8)[None, :]
-    img[:, (3 * i) % w: (3 * i) % w + 3, 0] = 255
-    img[(2 * i) % h, :, 1] = 220
-    return img
 
 
 @pytest.fixture(scope="module")
 def long_gop(tmp_path_factory) -> Path:
     """90 frames of H.264 with B-frames and a keyframe every 30 frames (MP4)."""
-    path = tmp_path_factory.mktemp("scrub") / "long_gop.mp4"
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 96, 64, "yuv420p"
-        stream.time_base = Fraction(1, 30)
-        stream.options = {"x264-params": f"keyint={KEYINT}:min-keyint={KEYINT}:scenecut=0:"
-                                         "bframes=3:b-adapt=0"}
-        for i in range(N_FRAMES):
-            frame = av.VideoFrame.from_ndarray(_pattern(i), format="rgb24")
-            frame.pts = i
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
+    return write_long_gop(tmp_path_factory.mktemp("scrub") / "long_gop.mp4", N_FRAMES, KEYINT,
+                          (96, 64), ":bframes=3:b-adapt=0")
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,8 @@ cache, and the scrub proxy (used for previews; its build stops when the clip clo
 
 from __future__ import annotations
 
+import sys
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -16,36 +16,18 @@ from app.player.player_widget import PlayerWidget
 from meldae.paths import cache_dir
 from meldae.video import VideoReader
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # video_samples (importlib mode)
+from video_samples import write_long_gop  # noqa: E402
+
 N_FRAMES, KEYINT = 150, 60
 EXACT_DELAY_S = 0.4   # an exact decode made as slow as a long-GOP 1080p seek
-
-
-def _pattern(i: int, size=(128, 96)) -> np.ndarray:
-    w, h = size
-    img = np.zeros((h, w, 3), dtype=np.uint8)
-    img[..., 2] = np.linspace(0, 200, w, dtype=np.uint8)[None, :]
-    img[:, (3 * i) % w: (3 * i) % w + 4, 0] = 255
-    img[(2 * i) % h, :, 1] = 220
-    return img
 
 
 @pytest.fixture(scope="module")
 def long_gop_video(tmp_path_factory) -> Path:
     """150 frames of H.264 (B-frames), a keyframe every 60 frames: a long-GOP clip."""
-    path = tmp_path_factory.mktemp("scrub") / "long_gop.mp4"
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 128, 96, "yuv420p"
-        stream.time_base = Fraction(1, 30)
-        stream.options = {"x264-params": f"keyint={KEYINT}:min-keyint={KEYINT}:scenecut=0"}
-        for i in range(N_FRAMES):
-            frame = av.VideoFrame.from_ndarray(_pattern(i), format="rgb24")
-            frame.pts = i
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
+    return write_long_gop(tmp_path_factory.mktemp("scrub") / "long_gop.mp4", N_FRAMES, KEYINT,
+                          (128, 96), bar=4)
 
 
 @pytest.fixture(scope="module")
