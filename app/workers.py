@@ -48,6 +48,19 @@ class TrackedThread(QThread):
         return not self.isRunning()
 
 
+def dispose_finished(worker: QThread) -> None:
+    """Delete a worker whose ``finished`` signal just arrived, safely (for workers that are
+    not kept in a pool; see :func:`retire` for those that may be cancelled mid-run).
+
+    ``finished`` is emitted by the thread itself just before it ends, so a slot that runs
+    ``deleteLater`` at once can have the object deleted while the thread is still on its way
+    out (under load: a crash in the next event loop turn). Waiting first makes the deletion
+    safe; the wait is over as soon as the thread's last instructions ran.
+    """
+    worker.wait()
+    worker.deleteLater()
+
+
 def running_workers() -> list[TrackedThread]:
     """The tracked worker threads that are running now."""
     alive: list[TrackedThread] = []

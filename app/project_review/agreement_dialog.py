@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.project_review.tasks import TaskWorker
+from app.workers import dispose_finished
 from meldae.review.agreement import AgreementReport, ClipAgreement
 
 COLUMNS = ("Clip", "Frames", "α speaking", "ME A", "ME B", "Matched", "Segment F1",
@@ -161,6 +162,6 @@ class AgreementDialog(QDialog):
         super().done(result)
 
     def _on_worker_finished(self) -> None:
-        self._worker.deleteLater()
-        self._worker = None
+        worker, self._worker = self._worker, None
+        dispose_finished(worker)
         self.compute_button.setEnabled(True)

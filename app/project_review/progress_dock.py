@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.project_review.tasks import TaskWorker
+from app.workers import dispose_finished
 from meldae.review.progress import ProjectProgress
 
 
@@ -96,5 +97,5 @@ class ProgressDock(QDockWidget):
             self._worker.shutdown()
 
     def _on_worker_finished(self) -> None:
-        self._worker.deleteLater()
-        self._worker = None
+        worker, self._worker = self._worker, None
+        dispose_finished(worker)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.project_review.tasks import TaskWorker
+from app.workers import dispose_finished
 from meldae.review.queue import Suggestion, SuggestionKind
 
 KIND_TEXT = {SuggestionKind.PROPOSAL: "proposal", SuggestionKind.STRETCH: "no proposal",
@@ -155,6 +156,6 @@ class ReviewNextDock(QDockWidget):
         self.status.setText(f"Could not rank the project: {message}")
 
     def _on_worker_finished(self) -> None:
-        self._worker.deleteLater()
-        self._worker = None
+        worker, self._worker = self._worker, None
+        dispose_finished(worker)
         self.refresh_button.setEnabled(True)
