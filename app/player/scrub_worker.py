@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -26,6 +27,8 @@ from meldae.video import VideoError, VideoReader
 from meldae.video.frame_cache import FrameCache
 from meldae.video.proxy import iter_build_proxy, needs_proxy, open_proxy, proxy_path
 from meldae.video.scrub import ScrubPreviewer
+
+PROGRESS_EVERY_S = 0.25     # the proxy build's progress signals, at most this often
 
 log = logging.getLogger(__name__)
 
@@ -146,9 +149,16 @@ class ProxyWorker(TrackedThread):
             self.failed.emit(str(exc))
             return
         builder = iter_build_proxy(reader, self.out, cancelled=lambda: self.cancel_requested)
+        last = 0.0
         try:
             for step in builder:
-                self.progress.emit(step.done, step.total)
+                # a few progress signals a second, not one a frame: each emit from this
+                # thread is a chance to meet the GUI thread's garbage collection inside
+                # PySide (a test run hung there: GC holding the GIL, emit holding Qt's lock)
+                now = time.monotonic()
+                if now - last >= PROGRESS_EVERY_S or step.done == step.total:
+                    last = now
+                    self.progress.emit(step.done, step.total)
             if self.out.is_file() and not self.cancel_requested:
                 self.built.emit(str(self.out))
         except (VideoError, OSError) as exc:
