@@ -12,8 +12,7 @@ from PySide6.QtWidgets import (
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from app.project_review.tasks import TaskWorker
-from app.workers import dispose_finished
+from app.project_review.tasks import TaskRunner
 from meldae.review.agreement import AgreementReport, ClipAgreement
 
 COLUMNS = ("Clip", "Frames", "α speaking", "ME A", "ME B", "Matched", "Segment F1",
@@ -58,7 +57,8 @@ class AgreementDialog(QDialog):
         self.resize(900, 480)
         self.checkpoint = checkpoint
         self.report: AgreementReport | None = None
-        self._worker: TaskWorker | None = None
+        self._tasks = TaskRunner(self)
+        self._tasks.idle.connect(lambda: self.compute_button.setEnabled(True))
         self.folder_a, self.folder_b = _FolderField(folder, self), _FolderField(folder, self)
         self.annotator_a = QLineEdit(annotators[0] if annotators else "", self)
         self.annotator_b = QLineEdit(annotators[1] if annotators else "", self)
@@ -95,7 +95,7 @@ class AgreementDialog(QDialog):
         """Compare A and B in a worker thread."""
         from meldae.review.agreement_files import compare_folders
 
-        if self._worker is not None:
+        if self._tasks.busy:
             return
         try:
             fps = Fraction(self.fps.text().strip()) if self.fps.text().strip() else None
@@ -108,11 +108,8 @@ class AgreementDialog(QDialog):
         dir_a, dir_b = self.folder_a.edit.text().strip(), self.folder_b.edit.text().strip()
         self.status.setText("Comparing …")
         self.compute_button.setEnabled(False)
-        self._worker = TaskWorker(lambda: compare_folders(dir_a, dir_b, **args), self)
-        self._worker.succeeded.connect(self.set_report)
-        self._worker.failed.connect(self.status.setText)
-        self._worker.finished.connect(self._on_worker_finished)
-        self._worker.start()
+        self._tasks.start(lambda: compare_folders(dir_a, dir_b, **args), self.set_report,
+                          self.status.setText)
 
     def set_report(self, report: AgreementReport) -> None:
         """Show ``report``: one row per clip, the overall row last."""
@@ -154,14 +151,8 @@ class AgreementDialog(QDialog):
 
     def shutdown(self) -> None:
         """Stop a running comparison."""
-        if self._worker is not None:
-            self._worker.shutdown()
+        self._tasks.shutdown()
 
     def done(self, result: int) -> None:  # noqa: D102 (Qt)
         self.shutdown()
         super().done(result)
-
-    def _on_worker_finished(self) -> None:
-        worker, self._worker = self._worker, None
-        dispose_finished(worker)
-        self.compute_button.setEnabled(True)

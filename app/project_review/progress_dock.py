@@ -8,8 +8,7 @@ from PySide6.QtWidgets import (
     QDockWidget, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
-from app.project_review.tasks import TaskWorker
-from app.workers import dispose_finished
+from app.project_review.tasks import TaskRunner
 from meldae.review.progress import ProjectProgress
 
 
@@ -43,7 +42,7 @@ class ProgressDock(QDockWidget):
         super().__init__("Progress", parent)
         self.setObjectName("progress_dock")
         self._compute = compute
-        self._worker: TaskWorker | None = None
+        self._tasks = TaskRunner(self)
         self.progress: ProjectProgress | None = None
         body = QWidget(self)
         self.status = QLabel("Open a clip folder to see its progress.", body)
@@ -61,7 +60,7 @@ class ProgressDock(QDockWidget):
     @property
     def busy(self) -> bool:
         """True while the summary is being computed."""
-        return self._worker is not None
+        return self._tasks.busy
 
     def refresh(self) -> None:
         """Recompute the summary (a no-op while one runs)."""
@@ -70,14 +69,9 @@ class ProgressDock(QDockWidget):
             self.tree.clear()
             self.status.setText("Open a clip folder to see its progress.")
             return
-        if self._worker is not None:
-            return
-        self.status.setText("Counting …")
-        self._worker = TaskWorker(function, self)
-        self._worker.succeeded.connect(self.set_progress)
-        self._worker.failed.connect(lambda message: self.status.setText(f"Could not count: {message}"))
-        self._worker.finished.connect(self._on_worker_finished)
-        self._worker.start()
+        if self._tasks.start(function, self.set_progress,
+                             lambda message: self.status.setText(f"Could not count: {message}")):
+            self.status.setText("Counting …")
 
     def set_progress(self, progress: ProjectProgress) -> None:
         """Show ``progress``."""
@@ -93,9 +87,4 @@ class ProgressDock(QDockWidget):
 
     def shutdown(self) -> None:
         """Stop a running computation (window closing)."""
-        if self._worker is not None:
-            self._worker.shutdown()
-
-    def _on_worker_finished(self) -> None:
-        worker, self._worker = self._worker, None
-        dispose_finished(worker)
+        self._tasks.shutdown()

@@ -18,8 +18,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-from app.project_review.tasks import TaskWorker
-from app.workers import dispose_finished
+from app.project_review.tasks import TaskRunner
 from meldae.review.queue import Suggestion, SuggestionKind
 
 KIND_TEXT = {SuggestionKind.PROPOSAL: "proposal", SuggestionKind.STRETCH: "no proposal",
@@ -47,7 +46,8 @@ class ReviewNextDock(QDockWidget):
         super().__init__("Review next", parent)
         self.setObjectName("review_next_dock")
         self._compute = compute
-        self._worker: TaskWorker | None = None
+        self._tasks = TaskRunner(self)
+        self._tasks.idle.connect(lambda: self.refresh_button.setEnabled(True))
         self.suggestions: list[Suggestion] = []
         self.visited: set[tuple] = set()     # Suggestion.sort_key of the entries gone to
         body = QWidget(self)
@@ -58,7 +58,7 @@ class ReviewNextDock(QDockWidget):
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
         self.refresh_button = QPushButton("Refresh", body)
-        self.next_button = QPushButton("Next suggestion (N)", body)
+        self.next_button = QPushButton("Next suggestion (Ctrl+G)", body)
         row = QHBoxLayout()
         row.addWidget(self.refresh_button)
         row.addWidget(self.next_button)
@@ -74,7 +74,7 @@ class ReviewNextDock(QDockWidget):
     @property
     def busy(self) -> bool:
         """True while the queue is being computed."""
-        return self._worker is not None
+        return self._tasks.busy
 
     def refresh(self) -> None:
         """Recompute the queue in a worker thread (a no-op while one runs)."""
@@ -83,15 +83,9 @@ class ReviewNextDock(QDockWidget):
             self.set_suggestions([])
             self.status.setText("Open a clip folder to see what to review next.")
             return
-        if self._worker is not None:
-            return
-        self.status.setText("Ranking the project's proposals …")
-        self.refresh_button.setEnabled(False)
-        self._worker = TaskWorker(function, self)
-        self._worker.succeeded.connect(self._on_worker_succeeded)
-        self._worker.failed.connect(self._on_worker_failed)
-        self._worker.finished.connect(self._on_worker_finished)
-        self._worker.start()
+        if self._tasks.start(function, self._on_worker_succeeded, self._on_worker_failed):
+            self.status.setText("Ranking the project's proposals …")
+            self.refresh_button.setEnabled(False)
 
     def set_suggestions(self, suggestions: list[Suggestion]) -> None:
         """Show ``suggestions`` (in queue order); entries visited before stay grey."""
@@ -142,8 +136,7 @@ class ReviewNextDock(QDockWidget):
 
     def shutdown(self) -> None:
         """Stop a running computation (window closing)."""
-        if self._worker is not None:
-            self._worker.shutdown()
+        self._tasks.shutdown()
 
     # ------------------------------------------------------------------ slots
     def _on_tree_item_activated(self, item: QTreeWidgetItem, _column: int) -> None:
@@ -154,8 +147,3 @@ class ReviewNextDock(QDockWidget):
 
     def _on_worker_failed(self, message: str) -> None:
         self.status.setText(f"Could not rank the project: {message}")
-
-    def _on_worker_finished(self) -> None:
-        worker, self._worker = self._worker, None
-        dispose_finished(worker)
-        self.refresh_button.setEnabled(True)

@@ -8,7 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from app.workers import TrackedThread
+from app.workers import TrackedThread, dispose_finished
 
 log = logging.getLogger(__name__)
 
@@ -37,3 +37,45 @@ class TaskWorker(TrackedThread):
             return
         if not self.cancel_requested:
             self.succeeded.emit(result)
+
+
+class TaskRunner(QObject):
+    """At most one :class:`TaskWorker` at a time for a widget: start, busy, shutdown, and
+    the finished worker disposed of safely (``app.workers.dispose_finished``).
+
+    Signals:
+        idle(): the running task ended (after its ``succeeded`` or ``failed``).
+    """
+
+    idle = Signal()
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        self._worker: TaskWorker | None = None
+
+    @property
+    def busy(self) -> bool:
+        """True while a task runs."""
+        return self._worker is not None
+
+    def start(self, function: Callable[[], Any], succeeded: Callable[[Any], None],
+              failed: Callable[[str], None]) -> bool:
+        """Run ``function`` in a thread; False (nothing started) while another task runs."""
+        if self._worker is not None:
+            return False
+        self._worker = TaskWorker(function, self)
+        self._worker.succeeded.connect(succeeded)
+        self._worker.failed.connect(failed)
+        self._worker.finished.connect(self._on_worker_finished)
+        self._worker.start()
+        return True
+
+    def shutdown(self) -> None:
+        """Stop a running task (window or dialog closing)."""
+        if self._worker is not None:
+            self._worker.shutdown()
+
+    def _on_worker_finished(self) -> None:
+        worker, self._worker = self._worker, None
+        dispose_finished(worker)
+        self.idle.emit()

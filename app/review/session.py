@@ -97,13 +97,7 @@ def confirm_save_before_training(session: ClipSession | None, parent: QWidget | 
     answer = show_train_unsaved_dialog(parent, session.video_path.name)
     if answer == "cancel":
         return False
-    if answer == "save":
-        try:
-            session.save()
-        except AnnotationError as exc:
-            show_error_dialog(parent, "Save failed", str(exc))
-            return False
-    return True
+    return answer != "save" or session.save_or_report(parent)
 
 
 def show_error_dialog(parent: QWidget | None, title: str, message: str) -> None:
@@ -274,6 +268,15 @@ class ClipSession(QObject):
         self._mark_saved()
         return self.eaf_path
 
+    def save_or_report(self, parent: QWidget | None) -> bool:
+        """:meth:`save`, telling the user when it fails; returns whether it saved."""
+        try:
+            self.save()
+        except AnnotationError as exc:
+            show_error_dialog(parent, "Save failed", str(exc))
+            return False
+        return True
+
     def save_to(self, path: str | Path) -> Path:
         """Save As ``path`` (e.g. ``<clip>.<annotator>.eaf``), the clip's file from now on."""
         self.eaf_path, self.refuse_save = Path(path), None
@@ -367,10 +370,7 @@ class ClipSession(QObject):
             if answer == "cancel":
                 return False
             if answer == "save":
-                try:
-                    self.save()
-                except AnnotationError as exc:
-                    show_error_dialog(parent, "Save failed", str(exc))
+                if not self.save_or_report(parent):
                     return False
             else:
                 self._timer.stop()  # or close() would write the discarded edits again
