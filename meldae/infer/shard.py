@@ -79,7 +79,13 @@ def join_group(env: DistEnv) -> None:
 
 
 def leave_group() -> None:
-    """Leave the group if this process joined one."""
+    """Leave the group if this process joined one, together with the other ranks: a rank
+    that tore its group down while rank 0 was still writing the summary once aborted at
+    exit ("terminate called without an active exception") and failed the torchrun job."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
     cleanup_distributed()
 
 
