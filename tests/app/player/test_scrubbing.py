@@ -168,8 +168,10 @@ def test_closing_the_clip_stops_the_proxy_build_cleanly(qtbot, long_gop_video, m
 
     monkeypatch.setattr(scrub_worker, "iter_build_proxy", slow_build)
     player = open_player(qtbot, long_gop_video, use_proxy=True)
-    with qtbot.waitSignal(player.scrubber.proxy_progress, timeout=10000):
-        pass
+    # polled, not waitSignal: pytest-qt's disconnect of a signal the proxy thread is emitting
+    # deadlocked twice in PySide (GC holding the GIL in the GUI thread)
+    qtbot.waitUntil(lambda: player.scrubber.proxy_worker is not None
+                    and player.scrubber.proxy_worker.isRunning(), timeout=10000)
     worker = player.scrubber.proxy_worker
     assert worker.isRunning()
     player.close_video()                          # returns at once; the build stops
