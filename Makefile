@@ -53,7 +53,7 @@ demo-model: $(STAMP)
 	    --clips 6 --frames 300 --size 320 --me-scale $(DEMO_ME_SCALE) --mes-per-10s $(DEMO_MES) --seed 12345; \
 	rm -rf $$d/run; \
 	$(BIN)/python -m meldae train $$t --out $$d/run --preset lite --epochs $(DEMO_EPOCHS) \
-	    --batch-size $(DEMO_BATCH) --device $(or $(DEVICE),auto) $(DEMO_TRAIN_FLAGS); \
+	    --batch-size $(DEMO_BATCH) --device $(or $(DEVICE),auto) --no-pretrained $(DEMO_TRAIN_FLAGS); \
 	$(BIN)/python -m meldae evaluate $$h --checkpoint $$d/run/best.safetensors --split all \
 	    --device $(or $(DEVICE),auto) --json $$d/heldout-eval.json; \
 	for m in lbp-top lbp-sip frame-diff; do $(BIN)/python -m meldae baseline $$m $$h --split all \

@@ -199,6 +199,7 @@ class HyperParameterForm(QWidget):
                 self.preset.blockSignals(False)
                 self.num_queries.setValue(cfg.num_queries)
         tuning = path is not None
+        self._follow_epochs_default(tuning)
         self.start_from.setItemText(self.start_from.count() - 1,
                                     f"New model (preset {self.preset.currentText()})")
         for widget, tip in ((self.preset, self._preset_tip), (self.num_queries,
@@ -206,6 +207,18 @@ class HyperParameterForm(QWidget):
             widget.setEnabled(not tuning)
             widget.setToolTip(SHAPE_FROM_CHECKPOINT if tuning else tip)
         self.changed.emit()
+
+    def _follow_epochs_default(self, tuning: bool) -> None:
+        """Epochs left at a default follow the start: fewer when fine-tuning a trained model
+        (``FINE_TUNE_EPOCHS``, what ``meldae train --init-from`` uses), the preset's for a new
+        one. A value the user typed is kept."""
+        from meldae.train.config import FINE_TUNE_EPOCHS, train_preset
+
+        name = self.preset.currentText()
+        new = train_preset(name).epochs
+        tune = FINE_TUNE_EPOCHS.get(name, new)
+        if self.epochs.value() == (new if tuning else tune):
+            self.epochs.setValue(tune if tuning else new)
 
     def _update_lam(self, *_args) -> None:
         bal = self.loc_loss.currentText() == "bal"

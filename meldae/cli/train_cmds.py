@@ -43,7 +43,9 @@ def _add_train(subparsers) -> None:
                    help="continue the run in --out exactly where it stopped")
     p.add_argument("--init-from", type=Path, default=None, dest="init_from",
                    metavar="CKPT", help="fine-tune: start from the weights of CKPT "
-                   "(NAME.safetensors); the model config comes from it")
+                   "(NAME.safetensors); the model config comes from it. Default for a lite "
+                   "model without --pretrained/--no-pretrained/--weights: the bundled demo "
+                   "model")
     p.add_argument("--speaking-from-audio", action="store_true",
                    help="clips without annotated speaking take the speaking turns of their "
                         "audio track (silero-vad) as Speaking labels; the run folder's "
@@ -59,8 +61,10 @@ def _add_train(subparsers) -> None:
     p.add_argument("--lam", type=float, default=None, help="BAL boundary weight λ")
     p.add_argument("--num-queries", type=int, default=None, help="N, enhancer query tokens")
     p.add_argument("--pretrained", action=argparse.BooleanOptionalAction, default=None,
-                   help="start the backbone from ImageNet weights (timm: the Hugging Face "
-                   "cache, else a download); default: the preset's (paper: yes)")
+                   help="a new model whose backbone starts from ImageNet weights (timm: the "
+                   "Hugging Face cache, else a download); --no-pretrained: a new model from "
+                   "random weights. Default: paper asks for ImageNet weights, lite fine-tunes "
+                   "the bundled demo model, tiny starts from random weights")
     p.add_argument("--weights", type=Path, default=None, dest="weights_path", metavar="FILE",
                    help="start the backbone from a local timm state dict (.safetensors, "
                    ".pth/.pt/.bin or .npz); wins over --pretrained")
@@ -98,6 +102,8 @@ def _configs_for_train(args):
                      "last checkpoint (it started from %s)", train_cfg.init_from or "scratch")
         return model_cfg, train_cfg
     model_flags = {"num_queries": args.num_queries}
+    if getattr(args, "init_from", None) is None:
+        args.init_from = _default_start(args)
     if getattr(args, "init_from", None) is not None:
         if args.pretrained or args.weights_path is not None:
             from meldae.train.config import ConfigError
@@ -109,6 +115,37 @@ def _configs_for_train(args):
     model_flags.update(pretrained=args.pretrained,
                        weights_path=None if weights is None else str(weights.resolve()))
     return resolve_configs(args.preset or "lite", args.config, model_flags, _train_flags(args))
+
+
+def _default_start(args) -> Path | None:
+    """The bundled demo model when ``meldae train`` is given no start of its own, else None.
+
+    A new ``lite`` model trained from scratch on a few real people fits their appearance and
+    barely carries over to a new face (docs/benchmarks.md, "Real faces"); the demo model has
+    already learnt speech and ME motion on procedural faces and real footage, so fine-tuning
+    it is the default start for ``lite``. ``--no-pretrained`` asks for random weights,
+    ``--pretrained`` / ``--weights`` for an ImageNet backbone; other presets, ``--num-queries``
+    and a ``--config`` that sets the model also start a new model.
+    """
+    from meldae.paths import demo_checkpoint
+    from meldae.train.config import read_config_file
+
+    if (args.pretrained is not None or args.weights_path is not None
+            or args.num_queries is not None or (args.preset or "lite") != "lite"):
+        return None
+    if args.config is not None:
+        file_preset, file_model, _ = read_config_file(args.config)
+        if file_preset not in (None, "lite") or file_model:
+            return None
+    demo = demo_checkpoint()
+    if not demo.is_file():
+        log.warning("the bundled demo model (%s) is missing: training a new lite model from "
+                    "random weights", demo)
+        return None
+    log.info("starting from the bundled demo model (%s), the default start of a lite model; "
+             "--no-pretrained trains from random weights, --pretrained or --weights FILE from "
+             "an ImageNet backbone", demo)
+    return demo
 
 
 def _configs_for_fine_tuning(args, model_flags: dict):
@@ -123,7 +160,8 @@ def _configs_for_fine_tuning(args, model_flags: dict):
     from meldae.checkpoint import CheckpointError, checkpoint_paths, read_checkpoint_info
     from meldae.model import config_from_dict
     from meldae.train.config import (
-        ConfigError, matching_preset, model_differences, read_config_file, resolve_configs,
+        FINE_TUNE_EPOCHS, ConfigError, matching_preset, model_differences, read_config_file,
+        resolve_configs,
     )
 
     st_path, json_path = checkpoint_paths(args.init_from)
@@ -145,6 +183,10 @@ def _configs_for_fine_tuning(args, model_flags: dict):
     if differences:
         raise ConfigError(f"--init-from {st_path}: the model's shape comes from the checkpoint, "
                           f"but the flags ask for {', '.join(differences)}")
+    epochs_given = args.epochs is not None or (
+        args.config is not None and "epochs" in read_config_file(args.config)[2])
+    if not epochs_given and name in FINE_TUNE_EPOCHS:
+        train_cfg = replace(train_cfg, epochs=FINE_TUNE_EPOCHS[name])
     train_cfg = replace(train_cfg, lr_backbone=train_cfg.backbone_lr(pretrained=True),
                         init_from=str(st_path.resolve()))
     return replace(ckpt_cfg, pretrained=False, weights_path=None), train_cfg

@@ -117,6 +117,13 @@ TRAIN_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+#: Epochs of a run that fine-tunes a trained model (``--init-from``, or ``lite``'s default
+#: start, the bundled demo model) when no epochs are given: a trained start needs fewer passes,
+#: and 6 lite epochs of the 32-clip real-face benchmark fit in 30 min of a 2-core CPU
+#: (docs/benchmarks.md, "Real faces").
+FINE_TUNE_EPOCHS: dict[str, int] = {"lite": 6}
+
+
 def train_preset(name: str, **overrides: Any) -> TrainConfig:
     """The training config of a preset, with overrides.
 

@@ -105,3 +105,49 @@ def test_pretrained_flags_parse(flag):
     args = _parse_train([flag])
     assert args.pretrained is (flag == "--pretrained")
     assert _parse_train([]).pretrained is None
+
+
+def test_lite_starts_from_the_bundled_demo_model_unless_asked_otherwise(tmp_path, caplog):
+    import logging
+
+    from meldae.cli.train_cmds import _configs_for_train
+    from meldae.model import preset
+    from meldae.paths import demo_checkpoint
+
+    demo = str(demo_checkpoint().resolve())
+    for argv in ([], ["--preset", "lite"], ["--epochs", "2"]):
+        with caplog.at_level(logging.INFO, logger="meldae.cli.train_cmds"):
+            model_cfg, train_cfg = _configs_for_train(_parse_train(argv))
+        assert train_cfg.init_from == demo, argv
+        assert model_cfg.img_size == preset("lite").img_size and not model_cfg.pretrained
+        assert train_cfg.lr_backbone == 1e-5            # a trained backbone is fine-tuned gently
+        assert train_cfg.epochs == (2 if "--epochs" in argv else 6)   # FINE_TUNE_EPOCHS["lite"]
+    assert "bundled demo model" in caplog.text and "--no-pretrained" in caplog.text
+    # every way of asking for another start, or another model, gets a new model
+    config = tmp_path / "model.json"
+    config.write_text(json.dumps({"model": {"num_queries": 5}}))
+    for argv in (["--no-pretrained"], ["--pretrained"], ["--preset", "tiny"],
+                 ["--num-queries", "4"], ["--config", str(config)],
+                 ["--weights", str(tmp_path / "w.safetensors")]):
+        _, train_cfg = _configs_for_train(_parse_train(argv))
+        assert train_cfg.init_from is None, argv
+    # a train-only config file keeps the default start
+    config.write_text(json.dumps({"train": {"lr_new": 1e-4}}))
+    _, train_cfg = _configs_for_train(_parse_train(["--config", str(config)]))
+    assert train_cfg.init_from == demo and train_cfg.lr_new == 1e-4 and train_cfg.epochs == 6
+    config.write_text(json.dumps({"train": {"epochs": 3}}))
+    _, train_cfg = _configs_for_train(_parse_train(["--config", str(config)]))
+    assert train_cfg.init_from == demo and train_cfg.epochs == 3
+
+
+def test_without_the_demo_file_lite_starts_from_random_weights(monkeypatch, caplog):
+    import logging
+
+    import meldae.paths
+    from meldae.cli.train_cmds import _configs_for_train
+
+    monkeypatch.setattr(meldae.paths, "demo_checkpoint", lambda: Path("/nonexistent/demo.safetensors"))
+    with caplog.at_level(logging.WARNING, logger="meldae.cli.train_cmds"):
+        model_cfg, train_cfg = _configs_for_train(_parse_train([]))
+    assert train_cfg.init_from is None and not model_cfg.pretrained
+    assert "demo model" in caplog.text and "missing" in caplog.text

@@ -343,6 +343,25 @@ def test_start_from_defaults_to_the_active_model_and_locks_its_shape(qtbot, tmp_
     widget.shutdown()
 
 
+def test_epochs_at_their_default_follow_the_start(qtbot):
+    from meldae.paths import demo_checkpoint
+    from meldae.train.config import FINE_TUNE_EPOCHS, train_preset
+
+    widget = TrainingTab(checkpoint_getter=lambda: demo_checkpoint())
+    qtbot.addWidget(widget)
+    form = widget.form
+    widget.refresh_active_checkpoint()
+    tune, new = FINE_TUNE_EPOCHS["lite"], train_preset("lite").epochs
+    assert form.init_from() == demo_checkpoint() and form.preset.currentText() == "lite"
+    assert form.epochs.value() == tune                      # fine-tuning the demo: fewer passes
+    form.start_from.setCurrentIndex(form.start_from.count() - 1)
+    assert form.init_from() is None and form.epochs.value() == new
+    form.epochs.setValue(7)                                 # the user's own number stays
+    form.start_from.setCurrentIndex(0)
+    assert form.init_from() == demo_checkpoint() and form.epochs.value() == 7
+    widget.shutdown()
+
+
 def test_start_from_without_a_model_or_with_a_broken_one(tab, tmp_path, own_clips):
     form = tab.form
     assert [form.start_from.itemText(i) for i in range(form.start_from.count())] == \
