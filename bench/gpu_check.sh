@@ -64,7 +64,7 @@ if [ "$DRY" = 1 ]; then
 fi
 step infer-throughput 150 $PY bench/infer_throughput.py --device cuda --json "$OUT/infer_throughput.json"
 # The real-face learning benchmark on the GPU (issue "MELDAE learns from real faces"): the CLI's
-# lite defaults, then the paper preset (from scratch: the GPU machine is offline, so
+# lite defaults (fine-tuning the bundled demo model, 6 epochs), then the paper preset (from scratch: the GPU machine is offline, so
 # --no-pretrained unless a local ViT-B/16 file is carried as .whl/vit_base_patch16_224.safetensors).
 # Needs the shared videos: carry them in shared/data/video or set MELDAE_SHARED_VIDEOS.
 if [ -f "$VIDEOS/single_face.mp4" ]; then
