@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "learns_real.py"
-VIDEOS = Path(__file__).resolve().parents[3] / "shared" / "data" / "video"
+sys.path.insert(0, str(Path(__file__).resolve().parent))   # bench_scripts (importlib mode)
+from bench_scripts import VIDEOS, load_bench  # noqa: E402
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_learns_real", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("learns_real")
 
 
 @pytest.mark.slow

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "me_visibility.py"
-VIDEOS = Path(__file__).resolve().parents[3] / "shared" / "data" / "video"
+sys.path.insert(0, str(Path(__file__).resolve().parent))   # bench_scripts (importlib mode)
+from bench_scripts import VIDEOS, load_bench  # noqa: E402
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_me_visibility", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("me_visibility")
 
 
 def test_spread_covers_every_frame_of_each_placement():

@@ -139,12 +139,10 @@ def test_it_learns_synthetic_micro_expressions(tmp_path):
     """bench/learns.py with its defaults (48 synthetic clips, the tiny preset, 1,000 steps on
     two CPU threads, ~7 min): F1 >= 0.5 on four held-out subjects and better than both LBP
     baselines (docs/bench-train.md: 0.79 against 0.10 and 0.21)."""
-    import importlib.util
+    sys.path.insert(0, str(Path(__file__).resolve().parent))   # bench_scripts (importlib mode)
+    from bench_scripts import load_bench
 
-    path = Path(__file__).resolve().parents[2] / "bench" / "learns.py"
-    spec = importlib.util.spec_from_file_location("bench_learns", path)
-    learns = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(learns)
+    learns = load_bench("learns")
     out = tmp_path / "learns.json"
     threads = torch.get_num_threads()
     try:
