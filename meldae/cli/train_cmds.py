@@ -102,15 +102,16 @@ def _configs_for_train(args):
                      "last checkpoint (it started from %s)", train_cfg.init_from or "scratch")
         return model_cfg, train_cfg
     model_flags = {"num_queries": args.num_queries}
-    if getattr(args, "init_from", None) is None:
-        args.init_from = _default_start(args)
-    if getattr(args, "init_from", None) is not None:
+    init_from = getattr(args, "init_from", None)
+    if init_from is None:
+        init_from = _default_start(args)
+    if init_from is not None:
         if args.pretrained or args.weights_path is not None:
             from meldae.train.config import ConfigError
 
             raise ConfigError("--init-from starts every weight from the checkpoint: drop "
                               "--pretrained / --weights, or drop --init-from")
-        return _configs_for_fine_tuning(args, model_flags)
+        return _configs_for_fine_tuning(args, init_from, model_flags)
     weights = args.weights_path
     model_flags.update(pretrained=args.pretrained,
                        weights_path=None if weights is None else str(weights.resolve()))
@@ -148,7 +149,7 @@ def _default_start(args) -> Path | None:
     return demo
 
 
-def _configs_for_fine_tuning(args, model_flags: dict):
+def _configs_for_fine_tuning(args, init_from: Path, model_flags: dict):
     """Model config from the ``--init-from`` checkpoint; flags that disagree are an error.
 
     Raises:
@@ -164,7 +165,7 @@ def _configs_for_fine_tuning(args, model_flags: dict):
         resolve_configs,
     )
 
-    st_path, json_path = checkpoint_paths(args.init_from)
+    st_path, json_path = checkpoint_paths(init_from)
     doc = read_checkpoint_info(json_path)
     if not st_path.is_file():
         raise CheckpointError(f"{st_path}: checkpoint weights not found (beside {json_path.name})")
