@@ -73,8 +73,7 @@ def _uf1_counts(clips: list[EvalClip], preds: list[list[tuple[int, int]]],
     if protocol == "megc":
         return _uf1_counts_megc(clips, preds, iou_threshold)
 
-    types_per_clip = [expression_types(c) for c in clips]
-    classes = sorted({t for types in types_per_clip for t in types if t})
+    types_per_clip, classes = _expression_classes(clips)
     if not classes:
         return None
     counts = {k: [0, 0, 0] for k in classes}
@@ -94,6 +93,12 @@ def _uf1_counts(clips: list[EvalClip], preds: list[list[tuple[int, int]]],
     return {k: (c[0], c[1], c[2]) for k, c in counts.items()}
 
 
+def _expression_classes(clips: list[EvalClip]) -> tuple[list, list[str]]:
+    """Each clip's per-ground-truth expression types, and the sorted classes that occur."""
+    types_per_clip = [expression_types(c) for c in clips]
+    return types_per_clip, sorted({t for types in types_per_clip for t in types if t})
+
+
 def _uf1_counts_megc(clips: list[EvalClip], preds: list[list[tuple[int, int]]],
                      iou_threshold: float) -> dict[str, tuple[int, int, int]] | None:
     """Per-class MEGC counts: a prediction belongs to the class of the ground truth it
@@ -101,8 +106,7 @@ def _uf1_counts_megc(clips: list[EvalClip], preds: list[list[tuple[int, int]]],
     from meldae.megc import megc_counts
     from meldae.metrics import interval_iou
 
-    types_per_clip = [expression_types(c) for c in clips]
-    classes = sorted({t for types in types_per_clip for t in types if t})
+    types_per_clip, classes = _expression_classes(clips)
     if not classes:
         return None
     counts = {k: [0, 0, 0] for k in classes}

@@ -16,6 +16,9 @@ from PySide6.QtWidgets import QLabel, QSpinBox
 from app.timeline.timeline_widget import ME_LANE
 from meldae.annotations import Source
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))   # window_steps (importlib mode)
+from window_steps import open_and_wait  # noqa: E402
+
 ME_Y = ME_LANE[0] + ME_LANE[1] / 2
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,14 +29,6 @@ def project(tmp_path, clip_dir) -> Path:
     folder = tmp_path / "project"
     shutil.copytree(clip_dir, folder)
     return folder
-
-
-def open_and_wait(qtbot, window, path, scores=False):
-    signal = window.scores_ready if scores else window.clip_opened
-    with qtbot.waitSignal(signal, timeout=120000):
-        window.open_path(path)
-    qtbot.waitUntil(lambda: window.player.shown_frame == window.player.current_frame,
-                    timeout=10000)
 
 
 def activate(window):

@@ -16,6 +16,9 @@ from PySide6.QtTest import QTest
 
 from meldae.annotations import ClipAnnotations, Segment, load_eaf, save_eaf
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))   # window_steps (importlib mode)
+from window_steps import open_and_wait  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1].parent
 
 
@@ -24,14 +27,6 @@ def project(tmp_path, clip_dir) -> Path:
     folder = tmp_path / "project"
     shutil.copytree(clip_dir, folder, ignore=shutil.ignore_patterns(".meldae"))
     return folder
-
-
-def open_and_wait(qtbot, window, path, scores=False):
-    signal = window.scores_ready if scores else window.clip_opened
-    with qtbot.waitSignal(signal, timeout=120000):
-        window.open_path(path)
-    qtbot.waitUntil(lambda: window.player.shown_frame == window.player.current_frame,
-                    timeout=10000)
 
 
 def _break_first_eaf(project: Path) -> Path:
